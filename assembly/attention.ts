@@ -1,0 +1,223 @@
+// Multi-head self-attention over a (possibly width-sliced) set of heads.
+import { exp4 } from "./simd_exp_erf";
+
+/**
+ * BERT's additive key mask: `out[i] = (1 - mask[i]) · -10000`, computed in f32.
+ * mask: i32 `[n]` (1 = attend, 0 = padding); out: f32 `[n]`.
+ */
+export function attention_mask_additive(out: usize, mask: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const offset = <usize>i << 2;
+    store<f32>(out + offset, (<f32>1.0 - <f32>load<i32>(mask + offset)) * <f32>-10000.0);
+  }
+}
+
+/** (v0 + v2) + (v1 + v3): the same pairing `sum4x4` uses, so a key's score does not depend on its block. */
+// @ts-ignore: decorator
+@inline function horizontalSum(v: v128): f32 {
+  const pairs = f32x4.add(v, f32x4.shuffle(v, v, 2, 3, 0, 1));
+  return f32x4.extract_lane(pairs, 0) + f32x4.extract_lane(pairs, 1);
+}
+
+/** Lane k of the result is the horizontal sum of the k-th argument (a 4×4 transpose-and-add). */
+// @ts-ignore: decorator
+@inline function sum4x4(a: v128, b: v128, c: v128, d: v128): v128 {
+  // [a0+a2, b0+b2, a1+a3, b1+b3] and the same for c, d
+  const ab = f32x4.add(f32x4.shuffle(a, b, 0, 4, 1, 5), f32x4.shuffle(a, b, 2, 6, 3, 7));
+  const cd = f32x4.add(f32x4.shuffle(c, d, 0, 4, 1, 5), f32x4.shuffle(c, d, 2, 6, 3, 7));
+  return f32x4.add(f32x4.shuffle(ab, cd, 0, 1, 4, 5), f32x4.shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+/** Σ_{t ∈ [from, to)} a[t]·b[t], in order. */
+// @ts-ignore: decorator
+@inline function scalarDot(a: usize, b: usize, from: i32, to: i32): f32 {
+  let s: f32 = 0;
+  for (let t = from; t < to; t++) s += load<f32>(a + (<usize>t << 2)) * load<f32>(b + (<usize>t << 2));
+  return s;
+}
+
+/**
+ * One query row of scores: `dst[j] = (q·k_j) / sqrtD + maskAdd[j]` for `j < seq`.
+ * q: f32 `[headDim]`; key j at `k + j·rowStride` (bytes), f32 `[headDim]`.
+ * Keys go four at a time so each q vector load serves four dot products.
+ */
+function scoreRow(dst: usize, q: usize, k: usize, rowStride: usize, maskAdd: usize, seq: i32, headDim: i32, sqrtD: f32): void {
+  const dVec = headDim & ~3;
+  const sqrtDv = f32x4.splat(sqrtD);
+  let j = 0;
+  for (; j + 4 <= seq; j += 4) {
+    const k0 = k + <usize>j * rowStride;
+    const k1 = k0 + rowStride;
+    const k2 = k1 + rowStride;
+    const k3 = k2 + rowStride;
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0);
+    let a3 = f32x4.splat(0);
+    for (let t = 0; t < dVec; t += 4) {
+      const offset = <usize>t << 2;
+      const qv = v128.load(q + offset);
+      a0 = f32x4.add(a0, f32x4.mul(qv, v128.load(k0 + offset)));
+      a1 = f32x4.add(a1, f32x4.mul(qv, v128.load(k1 + offset)));
+      a2 = f32x4.add(a2, f32x4.mul(qv, v128.load(k2 + offset)));
+      a3 = f32x4.add(a3, f32x4.mul(qv, v128.load(k3 + offset)));
+    }
+    let dots = sum4x4(a0, a1, a2, a3);
+    if (dVec < headDim) {
+      let tail = f32x4.splat(0);
+      tail = f32x4.replace_lane(tail, 0, scalarDot(q, k0, dVec, headDim));
+      tail = f32x4.replace_lane(tail, 1, scalarDot(q, k1, dVec, headDim));
+      tail = f32x4.replace_lane(tail, 2, scalarDot(q, k2, dVec, headDim));
+      tail = f32x4.replace_lane(tail, 3, scalarDot(q, k3, dVec, headDim));
+      dots = f32x4.add(dots, tail);
+    }
+    const offset = <usize>j << 2;
+    v128.store(dst + offset, f32x4.add(f32x4.div(dots, sqrtDv), v128.load(maskAdd + offset)));
+  }
+  for (; j < seq; j++) {
+    const kj = k + <usize>j * rowStride;
+    let acc = f32x4.splat(0);
+    for (let t = 0; t < dVec; t += 4) {
+      const offset = <usize>t << 2;
+      acc = f32x4.add(acc, f32x4.mul(v128.load(q + offset), v128.load(kj + offset)));
+    }
+    const dot = horizontalSum(acc) + scalarDot(q, kj, dVec, headDim);
+    const offset = <usize>j << 2;
+    store<f32>(dst + offset, dot / sqrtD + load<f32>(maskAdd + offset));
+  }
+}
+
+/**
+ * In-place softmax of one row of `seq` scores (row max subtracted first).
+ * The normaliser is summed in f64 so that long rows lose nothing to it.
+ */
+function softmaxRow(row: usize, seq: i32): void {
+  const vecEnd = seq & ~3;
+  let maxv = f32x4.splat(-Infinity);
+  for (let j = 0; j < vecEnd; j += 4) maxv = f32x4.max(maxv, v128.load(row + (<usize>j << 2)));
+  let rowMax = max<f32>(
+    max<f32>(f32x4.extract_lane(maxv, 0), f32x4.extract_lane(maxv, 1)),
+    max<f32>(f32x4.extract_lane(maxv, 2), f32x4.extract_lane(maxv, 3)),
+  );
+  for (let j = vecEnd; j < seq; j++) rowMax = max<f32>(rowMax, load<f32>(row + (<usize>j << 2)));
+
+  const maxSplat = f32x4.splat(rowMax);
+  let sum2 = f64x2.splat(0);
+  for (let j = 0; j < vecEnd; j += 4) {
+    const ptr = row + (<usize>j << 2);
+    const e = exp4(f32x4.sub(v128.load(ptr), maxSplat));
+    v128.store(ptr, e);
+    sum2 = f64x2.add(sum2, f64x2.promote_low_f32x4(e));
+    sum2 = f64x2.add(sum2, f64x2.promote_low_f32x4(f32x4.shuffle(e, e, 2, 3, 0, 1)));
+  }
+  let sum = f64x2.extract_lane(sum2, 0) + f64x2.extract_lane(sum2, 1);
+  for (let j = vecEnd; j < seq; j++) {
+    const ptr = row + (<usize>j << 2);
+    const e = f32x4.extract_lane(exp4(f32x4.splat(load<f32>(ptr) - rowMax)), 0);
+    store<f32>(ptr, e);
+    sum += <f64>e;
+  }
+
+  const inv = <f32>(1.0 / sum);
+  const invSplat = f32x4.splat(inv);
+  for (let j = 0; j < vecEnd; j += 4) {
+    const ptr = row + (<usize>j << 2);
+    v128.store(ptr, f32x4.mul(v128.load(ptr), invSplat));
+  }
+  for (let j = vecEnd; j < seq; j++) {
+    const ptr = row + (<usize>j << 2);
+    store<f32>(ptr, load<f32>(ptr) * inv);
+  }
+}
+
+/**
+ * One query row of context: `dst[t] = scale · Σ_j p[j]·v_j[t]` for `t < headDim`.
+ * p: f32 `[seq]`; value j at `v + j·rowStride` (bytes). Each output element is a
+ * sequential sum over j, whichever of the 16-, 4- or 1-wide paths computes it.
+ */
+function weightedSumRow(dst: usize, p: usize, v: usize, rowStride: usize, seq: i32, headDim: i32, scale: f32): void {
+  const scaleSplat = f32x4.splat(scale);
+  let t = 0;
+  for (; t + 16 <= headDim; t += 16) {
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0);
+    let a3 = f32x4.splat(0);
+    let vj = v + (<usize>t << 2);
+    for (let j = 0; j < seq; j++) {
+      const pj = v128.load32_splat(p + (<usize>j << 2));
+      a0 = f32x4.add(a0, f32x4.mul(pj, v128.load(vj)));
+      a1 = f32x4.add(a1, f32x4.mul(pj, v128.load(vj, 16)));
+      a2 = f32x4.add(a2, f32x4.mul(pj, v128.load(vj, 32)));
+      a3 = f32x4.add(a3, f32x4.mul(pj, v128.load(vj, 48)));
+      vj += rowStride;
+    }
+    const out = dst + (<usize>t << 2);
+    v128.store(out, f32x4.mul(a0, scaleSplat));
+    v128.store(out, f32x4.mul(a1, scaleSplat), 16);
+    v128.store(out, f32x4.mul(a2, scaleSplat), 32);
+    v128.store(out, f32x4.mul(a3, scaleSplat), 48);
+  }
+  for (; t + 4 <= headDim; t += 4) {
+    let acc = f32x4.splat(0);
+    let vj = v + (<usize>t << 2);
+    for (let j = 0; j < seq; j++) {
+      acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(p + (<usize>j << 2)), v128.load(vj)));
+      vj += rowStride;
+    }
+    v128.store(dst + (<usize>t << 2), f32x4.mul(acc, scaleSplat));
+  }
+  for (; t < headDim; t++) {
+    let acc: f32 = 0;
+    let vj = v + (<usize>t << 2);
+    for (let j = 0; j < seq; j++) {
+      acc += load<f32>(p + (<usize>j << 2)) * load<f32>(vj);
+      vj += rowStride;
+    }
+    store<f32>(dst + (<usize>t << 2), acc * scale);
+  }
+}
+
+/**
+ * Scaled dot-product attention for every (batch, head):
+ *   probs[b][h][i][j] = softmax_j(q_i·k_j / √headDim + maskAdd[b][j])
+ *   ctx[b][i][h·headDim + t] = headMask[h] · Σ_j probs[b][h][i][j] · v_j[h·headDim + t]
+ *
+ * q, k, v:  f32 `[batch][seq][ldQKV]`, head h in columns `[h·headDim, (h+1)·headDim)`;
+ *           ldQKV ≥ heads·headDim (may be larger, e.g. a fused QKV buffer or full width).
+ * maskAdd:  f32 `[batch][seq]`, added to every query's score for key j.
+ * headMask: f32 `[heads]` or 0 (all ones); scales P before P·V, not the stored probs.
+ * probs:    f32 `[batch][heads][seq][seq]` output, kept for backward.
+ * ctx:      f32 `[batch][seq][ldCtx]` output; only columns `< heads·headDim` are written.
+ */
+export function attention_forward(
+  ctx: usize, probs: usize, q: usize, k: usize, v: usize, maskAdd: usize, headMask: usize,
+  batch: i32, seq: i32, heads: i32, headDim: i32, ldQKV: i32, ldCtx: i32,
+): void {
+  const qkvRow = <usize>ldQKV << 2;
+  const ctxRow = <usize>ldCtx << 2;
+  const probsRow = <usize>seq << 2;
+  const headBytes = <usize>headDim << 2;
+  // Dividing by √d (rather than multiplying by its reciprocal) matches BERT's
+  // `scores / sqrt(d)` and is exact for d = 64.
+  const sqrtD = Mathf.sqrt(<f32>headDim);
+  for (let b = 0; b < batch; b++) {
+    const batchQKV = <usize>b * <usize>seq * qkvRow;
+    const batchCtx = ctx + <usize>b * <usize>seq * ctxRow;
+    const batchMask = maskAdd + <usize>b * probsRow;
+    for (let h = 0; h < heads; h++) {
+      const column = <usize>h * headBytes;
+      const qh = q + batchQKV + column;
+      const kh = k + batchQKV + column;
+      const vh = v + batchQKV + column;
+      const ph = probs + (<usize>b * <usize>heads + <usize>h) * <usize>seq * probsRow;
+      const scale: f32 = headMask != 0 ? load<f32>(headMask + (<usize>h << 2)) : 1.0;
+      for (let i = 0; i < seq; i++) {
+        const pRow = ph + <usize>i * probsRow;
+        scoreRow(pRow, qh + <usize>i * qkvRow, kh, qkvRow, batchMask, seq, headDim, sqrtD);
+        softmaxRow(pRow, seq);
+        weightedSumRow(batchCtx + <usize>i * ctxRow + column, pRow, vh, qkvRow, seq, headDim, scale);
+      }
+    }
+  }
+}

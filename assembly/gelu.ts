@@ -1,0 +1,30 @@
+// GELU with the exact erf form BERT uses (not the tanh approximation).
+import { onePlusErf4 } from "./simd_exp_erf";
+
+// 1/√2 rounded to f32, as PyTorch multiplies by M_SQRT1_2 in f32.
+const INV_SQRT2: f32 = 0.70710677;
+
+/** GELU of each lane: 0.5·x·(1 + erf(x/√2)). */
+// @ts-ignore: decorator
+@inline function gelu4(x: v128): v128 {
+  const cdf2 = onePlusErf4(f32x4.mul(x, f32x4.splat(INV_SQRT2))); // 2·Φ(x)
+  return f32x4.mul(f32x4.mul(x, f32x4.splat(0.5)), cdf2);
+}
+
+/**
+ * `out[i] = 0.5·inp[i]·(1 + erf(inp[i]/√2))` for `i < n`.
+ * out, inp: f32 `[n]`; `out` may equal `inp` (each element is read before it is written).
+ */
+export function gelu_forward(out: usize, inp: usize, n: i32): void {
+  const vectorEnd = n & ~3;
+  let i = 0;
+  for (; i < vectorEnd; i += 4) {
+    const offset = <usize>i << 2;
+    v128.store(out + offset, gelu4(v128.load(inp + offset)));
+  }
+  // The tail goes through the same four-lane code so every element gets identical math.
+  for (; i < n; i++) {
+    const offset = <usize>i << 2;
+    store<f32>(out + offset, f32x4.extract_lane(gelu4(f32x4.splat(load<f32>(inp + offset))), 0));
+  }
+}

@@ -1,0 +1,1 @@
+// placeholder: see README.md for this file's contract

@@ -1,0 +1,13 @@
+// The wasm module's exports: every kernel file, plus where the arena may start.
+export * from "./gemm";
+export * from "./attention";
+export * from "./layernorm";
+export * from "./gelu";
+export * from "./embedding";
+export * from "./elementwise";
+export * from "./random";
+
+/** First byte the TypeScript arena may use: everything below belongs to static data. */
+export function heap_base(): usize {
+  return (__heap_base + 63) & ~63;
+}

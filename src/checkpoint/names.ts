@@ -1,0 +1,274 @@
+/**
+ * HF BERT parameter names ↔ this engine's canonical names, and the shape each
+ * parameter must have for a given config.
+ *
+ * Canonical names are those of a bare HF `BertModel` (`embeddings.…`,
+ * `encoder.layer.{l}.…`, `pooler.…`) plus `classifier.weight/bias`; LayerNorm
+ * parameters are always `weight`/`bias`. A `BertForSequenceClassification`
+ * (or `BertForPreTraining`, `BertForMaskedLM`) checkpoint prefixes the encoder
+ * with `bert.`; old (pre-2019 / TF-converted) checkpoints call LayerNorm
+ * parameters `gamma`/`beta`.
+ */
+import { CheckpointError } from "../errors.js";
+import type { BertConfig } from "./config.js";
+import { isParameterDtype } from "./dtypes.js";
+import type { ParsedSafetensors, SafetensorsTensor } from "./safetensors.js";
+
+/** Parameters that only some checkpoints carry; a group is all there or all absent. */
+export type ParameterGroup = "encoder" | "pooler" | "classifier";
+
+interface ParameterSpec {
+  name: string;
+  shape: number[];
+  group: ParameterGroup;
+  /** Which config.json fields the shape comes from, for error messages. */
+  from: string;
+}
+
+const H = "hidden_size";
+const QKV = "num_attention_heads·attention_head_size";
+
+/** Every parameter of BertForSequenceClassification in canonical order, with its shape. */
+function parameterSpecs(config: BertConfig): ParameterSpec[] {
+  const D = config.hiddenSize;
+  const A = config.numAttentionHeads * config.attentionHeadSize;
+  const I = config.intermediateSize;
+  const specs: ParameterSpec[] = [];
+  const add = (name: string, shape: number[], from: string, group: ParameterGroup = "encoder") =>
+    specs.push({ name, shape, group, from });
+  const vector = (prefix: string, n: number, from: string, group?: ParameterGroup) => {
+    add(`${prefix}.weight`, [n], from, group);
+    add(`${prefix}.bias`, [n], from, group);
+  };
+  const linear = (prefix: string, out: number, inp: number, outFrom: string, inFrom: string, group?: ParameterGroup) => {
+    add(`${prefix}.weight`, [out, inp], `${outFrom} × ${inFrom}`, group);
+    add(`${prefix}.bias`, [out], outFrom, group);
+  };
+
+  add("embeddings.word_embeddings.weight", [config.vocabSize, D], `vocab_size × ${H}`);
+  add("embeddings.position_embeddings.weight", [config.maxPositionEmbeddings, D], `max_position_embeddings × ${H}`);
+  add("embeddings.token_type_embeddings.weight", [config.typeVocabSize, D], `type_vocab_size × ${H}`);
+  vector("embeddings.LayerNorm", D, H);
+  for (let l = 0; l < config.numHiddenLayers; l++) {
+    const p = `encoder.layer.${l}`;
+    linear(`${p}.attention.self.query`, A, D, QKV, H);
+    linear(`${p}.attention.self.key`, A, D, QKV, H);
+    linear(`${p}.attention.self.value`, A, D, QKV, H);
+    linear(`${p}.attention.output.dense`, D, A, H, QKV);
+    vector(`${p}.attention.output.LayerNorm`, D, H);
+    linear(`${p}.intermediate.dense`, I, D, "intermediate_size", H);
+    linear(`${p}.output.dense`, D, I, H, "intermediate_size");
+    vector(`${p}.output.LayerNorm`, D, H);
+  }
+  linear("pooler.dense", D, D, H, H, "pooler");
+  linear("classifier", config.numLabels, D, "num_labels", H, "classifier");
+  return specs;
+}
+
+/** canonical name → required shape, for every parameter including the pooler and classifier. */
+export function expectedShapes(config: BertConfig): Map<string, number[]> {
+  return new Map(parameterSpecs(config).map((s) => [s.name, s.shape]));
+}
+
+/** What a name found in a checkpoint is. */
+export type NameMapping =
+  | { kind: "parameter"; canonical: string }
+  /** A tensor HF saves that carries no parameter (position_ids) or belongs to a pre-training head (cls.*). */
+  | { kind: "ignored"; reason: IgnoredReason }
+  | { kind: "unknown" };
+
+export type IgnoredReason = "buffer" | "pretraining-head";
+
+/** The shapes of names a BERT encoder parameter can have (layer index checked against the config later). */
+const ENCODER_NAME = new RegExp(
+  "^(?:" +
+    [
+      "embeddings\\.(?:word_embeddings|position_embeddings|token_type_embeddings)\\.weight",
+      "embeddings\\.LayerNorm\\.(?:weight|bias)",
+      "encoder\\.layer\\.(?:0|[1-9][0-9]*)\\.(?:" +
+        [
+          "attention\\.self\\.(?:query|key|value)",
+          "attention\\.output\\.dense",
+          "attention\\.output\\.LayerNorm",
+          "intermediate\\.dense",
+          "output\\.dense",
+          "output\\.LayerNorm",
+        ].join("|") +
+        ")\\.(?:weight|bias)",
+      "pooler\\.dense\\.(?:weight|bias)",
+    ].join("|") +
+    ")$",
+);
+
+/** Non-parameter tensors HF has saved under `embeddings.` (registered buffers). */
+const BUFFERS = new Set(["embeddings.position_ids", "embeddings.token_type_ids"]);
+
+/** Maps one name from a checkpoint; the layer index is not checked against a config here. */
+export function mapHfName(hfName: string): NameMapping {
+  if (hfName === "classifier.weight" || hfName === "classifier.bias") return { kind: "parameter", canonical: hfName };
+  if (hfName.startsWith("cls.")) return { kind: "ignored", reason: "pretraining-head" };
+  const bare = hfName.startsWith("bert.") ? hfName.slice(5) : hfName;
+  if (BUFFERS.has(bare)) return { kind: "ignored", reason: "buffer" };
+  const canonical = bare.replace(/\.LayerNorm\.gamma$/, ".LayerNorm.weight").replace(/\.LayerNorm\.beta$/, ".LayerNorm.bias");
+  return ENCODER_NAME.test(canonical) ? { kind: "parameter", canonical } : { kind: "unknown" };
+}
+
+export interface ResolveOptions {
+  /** Fail when the pooler is absent (default true: classification needs it). */
+  requirePooler?: boolean;
+  /** Fail when the classifier is absent (default false: a BertModel checkpoint has none). */
+  requireClassifier?: boolean;
+}
+
+export interface ResolvedCheckpoint {
+  /** canonical name → tensor (a view into the file), shapes checked against the config. */
+  tensors: Map<string, SafetensorsTensor>;
+  /** canonical name → the name it has in the file. */
+  sourceNames: Map<string, string>;
+  hasPooler: boolean;
+  hasClassifier: boolean;
+  /** Tensors skipped on purpose, by their name in the file; `cls.predictions.*` is a future MLM head's. */
+  ignored: Array<{ name: string; reason: IgnoredReason }>;
+}
+
+/**
+ * Maps a parsed checkpoint's names to canonical names and checks it against
+ * `config`: no unknown or doubled names, every encoder parameter present with
+ * its exact shape, pooler and classifier each complete or absent (and present
+ * if required), parameters stored as F32, F16 or BF16.
+ */
+export function resolveCheckpointTensors(
+  parsed: ParsedSafetensors,
+  config: BertConfig,
+  fileName = "model.safetensors",
+  options: ResolveOptions = {},
+): ResolvedCheckpoint {
+  const file = fileName;
+  const specs = parameterSpecs(config);
+  const specByName = new Map(specs.map((s) => [s.name, s]));
+
+  const tensors = new Map<string, SafetensorsTensor>();
+  const sourceNames = new Map<string, string>();
+  const ignored: ResolvedCheckpoint["ignored"] = [];
+  const unknown: string[] = [];
+  for (const [name, tensor] of parsed.tensors) {
+    const mapping = mapHfName(name);
+    if (mapping.kind === "ignored") {
+      ignored.push({ name, reason: mapping.reason });
+      continue;
+    }
+    if (mapping.kind === "unknown" || !specByName.has(mapping.canonical)) {
+      unknown.push(name);
+      continue;
+    }
+    const earlier = sourceNames.get(mapping.canonical);
+    if (earlier !== undefined) {
+      throw new CheckpointError(
+        "TENSOR_DUPLICATE",
+        `tensors "${earlier}" and "${name}" are both parameter ${mapping.canonical}`,
+        { file, tensor: name },
+      );
+    }
+    tensors.set(mapping.canonical, tensor);
+    sourceNames.set(mapping.canonical, name);
+  }
+  if (unknown.length > 0) throw unknownTensorsError(unknown, config, file);
+
+  for (const [canonical, tensor] of tensors) {
+    if (!isParameterDtype(tensor.dtype)) {
+      const name = sourceNames.get(canonical)!;
+      throw new CheckpointError(
+        "DTYPE_UNSUPPORTED",
+        `tensor "${name}" is stored as ${tensor.dtype}; parameters must be F32, F16 or BF16`,
+        { file, tensor: name },
+      );
+    }
+  }
+
+  checkGroup("encoder", specs, tensors, true, file);
+  const hasPooler = checkGroup("pooler", specs, tensors, options.requirePooler ?? true, file);
+  const hasClassifier = checkGroup("classifier", specs, tensors, options.requireClassifier ?? false, file);
+
+  for (const [canonical, tensor] of tensors) {
+    const spec = specByName.get(canonical)!;
+    if (!sameShape(tensor.shape, spec.shape)) {
+      const name = sourceNames.get(canonical)!;
+      throw new CheckpointError(
+        "SHAPE_MISMATCH",
+        `tensor "${name}" has shape [${tensor.shape.join(", ")}] but the config implies [${spec.shape.join(", ")}] (${spec.from})`,
+        { file, tensor: name, details: { expected: spec.shape, actual: tensor.shape } },
+      );
+    }
+  }
+  return { tensors, sourceNames, hasPooler, hasClassifier, ignored };
+}
+
+/** Returns whether the group is present; throws when it is partial, or absent but required. */
+function checkGroup(
+  group: ParameterGroup,
+  specs: ParameterSpec[],
+  tensors: Map<string, SafetensorsTensor>,
+  required: boolean,
+  file: string,
+): boolean {
+  const names = specs.filter((s) => s.group === group).map((s) => s.name);
+  const missing = names.filter((n) => !tensors.has(n));
+  if (missing.length === 0) return true;
+  if (missing.length === names.length && !required) return false;
+  const what = group === "encoder" ? "the encoder" : `the ${group}`;
+  const shown = missing.slice(0, 6).join(", ");
+  const more = missing.length > 6 ? ` and ${missing.length - 6} more` : "";
+  throw new CheckpointError(
+    "TENSOR_MISSING",
+    `${missing.length} of ${names.length} parameters of ${what} are missing (canonical names, with or without a "bert." prefix in the file): ${shown}${more}`,
+    { file, tensor: missing[0], details: { missing } },
+  );
+}
+
+function unknownTensorsError(unknown: string[], config: BertConfig, file: string): CheckpointError {
+  // Names shaped like a BERT parameter are unexpected only because their layer index is past the config.
+  const strange = unknown.filter((name) => mapHfName(name).kind !== "parameter");
+  if (strange.length === 0) {
+    const first = unknown[0];
+    const layer = /encoder\.layer\.(\d+)\./.exec(first)?.[1];
+    return new CheckpointError(
+      "TENSOR_UNKNOWN",
+      `tensor "${first}" belongs to layer ${layer}, but the config has num_hidden_layers = ${config.numHiddenLayers} (layers 0…${config.numHiddenLayers - 1})`,
+      { file, tensor: first, details: { unknown } },
+    );
+  }
+  unknown = strange;
+  const first = unknown[0];
+  const more = unknown.length > 1 ? ` (and ${unknown.length - 1} more: ${unknown.slice(1, 6).join(", ")}${unknown.length > 6 ? ", …" : ""})` : "";
+  return new CheckpointError(
+    "TENSOR_UNKNOWN",
+    `tensor "${first}" is not a parameter of BertModel or BertForSequenceClassification${more}`,
+    { file, tensor: first, details: { unknown } },
+  );
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+// ─── saving ─────────────────────────────────────────────────────────────────
+
+/**
+ * The name a canonical parameter gets in a saved checkpoint. A checkpoint with
+ * a classifier is a BertForSequenceClassification (`bert.` prefix on all but
+ * the classifier); one without is a bare BertModel.
+ */
+export function hfNameFor(canonical: string, layout: { classifier: boolean }): string {
+  if (canonical.startsWith("classifier.")) return canonical;
+  return layout.classifier ? `bert.${canonical}` : canonical;
+}
+
+/** Every tensor to save for `config`, in canonical order, with its HF name and shape. */
+export function checkpointLayout(
+  config: BertConfig,
+  include: { pooler: boolean; classifier: boolean },
+): Array<{ canonical: string; hfName: string; shape: number[] }> {
+  return parameterSpecs(config)
+    .filter((s) => s.group === "encoder" || include[s.group])
+    .map((s) => ({ canonical: s.name, hfName: hfNameFor(s.name, include), shape: s.shape }));
+}

@@ -1,0 +1,50 @@
+/** The `dynabert` command: dispatches to a subcommand, turns typed errors into one clear line. */
+import { DynaBertError } from "../errors.js";
+import { bench, benchUsage } from "./bench.js";
+import { demo, demoUsage } from "./demo.js";
+import { infer, inferUsage } from "./infer.js";
+import { tokenize, tokenizeUsage } from "./tokenize.js";
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
+  infer: { run: infer, usage: inferUsage },
+  tokenize: { run: tokenize, usage: tokenizeUsage },
+  bench: { run: bench, usage: benchUsage },
+  demo: { run: demo, usage: demoUsage },
+};
+
+function usage(): string {
+  return ["usage:", ...Object.values(COMMANDS).map((c) => `  ${c.usage}`)].join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`dynabert: unknown command ${JSON.stringify(name)}\n${usage()}`);
+    return 2;
+  }
+  try {
+    await command.run(rest);
+    return 0;
+  } catch (e) {
+    if (e instanceof DynaBertError) {
+      console.error(`dynabert ${name}: ${e.name} [${e.code}]: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    console.error(e);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,135 @@
+/**
+ * The public model: one loaded checkpoint, any (width, depth) per call.
+ * Switching sub-networks costs nothing — weights are packed so every width is
+ * a prefix — and nothing here touches the file system.
+ */
+import { instantiateCore, type Core, type WasmSource } from "../bindings/index.js";
+import { loadCheckpoint } from "./model/load.js";
+import type { BertConfig } from "./checkpoint/config.js";
+import { OptionError } from "./errors.js";
+import { forward, type ForwardOptions, type ForwardResult } from "./model/forward.js";
+import { checkBatch, type BatchInput } from "./model/inputs.js";
+import { subNetwork, type SubNetwork } from "./model/subnetwork.js";
+import { randomWeights, type ModelWeights } from "./model/weights.js";
+import { platform, type ModelFiles } from "./platform.js";
+import { BertTokenizer } from "./tokenizer/index.js";
+
+export interface LoadOptions {
+  /** The compiled core or its bytes; Node/Deno default to the bundled build/release.wasm. */
+  readonly wasm?: WasmSource;
+}
+
+export interface SubNetworkOptions {
+  /** Fraction of attention heads and FFN neurons kept, in (0, 1]. Default 1. */
+  readonly width?: number;
+  /** Fraction of layers kept, in (0, 1]. Default 1. */
+  readonly depth?: number;
+}
+
+export interface ClassifyOptions extends SubNetworkOptions {
+  /** Truncate longer texts to this many tokens (default: model_max_length, else max_position_embeddings). */
+  readonly maxLength?: number;
+}
+
+export interface Classification {
+  /** The most probable label (config id2label, else LABEL_i). */
+  readonly label: string;
+  /** Its softmax probability. */
+  readonly score: number;
+  /** Every label's probability, by label name. */
+  readonly scores: Record<string, number>;
+}
+
+export class DynaBert {
+  private constructor(
+    private readonly core: Core,
+    readonly config: BertConfig,
+    private readonly weights: ModelWeights,
+    readonly tokenizer: BertTokenizer | undefined,
+  ) {}
+
+  /**
+   * Loads a HuggingFace BERT checkpoint: a folder path (Node and Deno, through
+   * the `dynabert/node` entry or the package's default export there) or the
+   * files as bytes and text (everywhere, including Workers).
+   */
+  static async load(source: string | ModelFiles, options: LoadOptions = {}): Promise<DynaBert> {
+    let files: ModelFiles;
+    if (typeof source === "string") {
+      if (!platform.readModelFolder) {
+        throw new OptionError("NO_FILE_SYSTEM", `cannot read folder ${source} in this runtime: pass { config, weights, vocab } instead`);
+      }
+      files = await platform.readModelFolder(source);
+    } else {
+      files = source;
+    }
+    const core = await instantiateCore(await resolveWasm(options));
+    const { config, weights } = loadCheckpoint(core, files);
+    const tokenizer = files.vocab === undefined ? undefined : BertTokenizer.fromFiles({ vocab: files.vocab, tokenizerConfig: files.tokenizerConfig });
+    return new DynaBert(core, config, weights, tokenizer);
+  }
+
+  /**
+   * A model with BERT-initialised random weights and no tokenizer, for
+   * benchmarks and tests: the same config and seed give the same weights.
+   */
+  static async random(config: BertConfig, options: LoadOptions & { seed?: number } = {}): Promise<DynaBert> {
+    const core = await instantiateCore(await resolveWasm(options));
+    return new DynaBert(core, config, randomWeights(core, config, options.seed ?? 1), undefined);
+  }
+
+  /** The sizes and kept layers for a (width, depth); validates both. */
+  subNetwork(options: SubNetworkOptions = {}): SubNetwork {
+    return subNetwork(this.config, options.width ?? 1, options.depth ?? 1);
+  }
+
+  /** Runs token ids through the chosen sub-network. */
+  forward(batch: BatchInput, options: SubNetworkOptions & ForwardOptions = {}): ForwardResult {
+    const sub = this.subNetwork(options);
+    const checked = checkBatch(this.config, batch);
+    return forward(this.core, this.config, this.weights, checked, sub, options);
+  }
+
+  /** Tokenizes texts, runs them and returns each one's label and probabilities. */
+  classify(texts: string | readonly string[], options: ClassifyOptions = {}): Classification[] {
+    const list = typeof texts === "string" ? [texts] : texts;
+    if (!this.weights.classifier) {
+      throw new OptionError("NO_CLASSIFIER", "this checkpoint has no classifier head (a bare BertModel): use forward() for hidden states");
+    }
+    const encoded = this.tokenize(list, options.maxLength);
+    const { logits } = this.forward(encoded, options);
+    const K = this.config.numLabels;
+    const labels = Array.from({ length: K }, (_, i) => this.config.id2label[i] ?? `LABEL_${i}`);
+    return list.map((_, b) => {
+      const row = logits!.data.subarray(b * K, (b + 1) * K);
+      const max = Math.max(...row);
+      const exps = Array.from(row, (z) => Math.exp(z - max));
+      const total = exps.reduce((a, e) => a + e, 0);
+      const probs = exps.map((e) => e / total);
+      const best = probs.indexOf(Math.max(...probs));
+      return { label: labels[best], score: probs[best], scores: Object.fromEntries(labels.map((l, i) => [l, probs[i]])) };
+    });
+  }
+
+  /** The padded batch `classify` would feed the model. */
+  tokenize(texts: readonly string[], maxLength?: number): BatchInput {
+    if (!this.tokenizer) throw new OptionError("NO_VOCAB", "this model was loaded without vocab.txt, so it cannot take text: pass token ids");
+    const limit = Math.min(maxLength ?? this.tokenizer.modelMaxLength ?? Infinity, this.config.maxPositionEmbeddings);
+    return this.tokenizer.encodeBatch(texts, { maxLength: limit, truncation: true, padding: "longest" });
+  }
+
+  /** Bytes of wasm memory the model holds (weights, plus the largest scratch so far). */
+  get memoryBytes(): number {
+    return this.core.arena.memoryBytes;
+  }
+}
+
+async function resolveWasm(options: LoadOptions): Promise<WasmSource> {
+  const wasm = options.wasm ?? (await platform.defaultWasm?.());
+  if (!wasm) {
+    throw new OptionError("NO_WASM", "no wasm module: pass options.wasm (in Workers, import the package's release.wasm as a module)", {
+      option: "wasm",
+    });
+  }
+  return wasm;
+}

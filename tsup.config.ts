@@ -1,0 +1,25 @@
+import { defineConfig } from "tsup";
+
+// Two library entries (the runtime-neutral core and the Node/Deno one that can
+// read folders) in ESM + CJS with types, and the CLI as one ESM file.
+export default defineConfig([
+  {
+    entry: { index: "src/index.ts", node: "src/node.ts" },
+    format: ["esm", "cjs"],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    target: "es2022",
+    shims: true,
+    splitting: false,
+  },
+  {
+    entry: { cli: "src/cli/main.ts" },
+    format: ["esm"],
+    target: "es2022",
+    platform: "node",
+    sourcemap: true,
+    banner: { js: "#!/usr/bin/env node" },
+    splitting: false,
+  },
+]);
