@@ -63,27 +63,97 @@ function scoreRow(dst: usize, q: usize, k: usize, rowStride: usize, maskAdd: usi
       a3 = f32x4.add(a3, f32x4.mul(qv, v128.load(k3 + offset)));
     }
     let dots = sum4x4(a0, a1, a2, a3);
-    if (dVec < headDim) {
-      let tail = f32x4.splat(0);
-      tail = f32x4.replace_lane(tail, 0, scalarDot(q, k0, dVec, headDim));
-      tail = f32x4.replace_lane(tail, 1, scalarDot(q, k1, dVec, headDim));
-      tail = f32x4.replace_lane(tail, 2, scalarDot(q, k2, dVec, headDim));
-      tail = f32x4.replace_lane(tail, 3, scalarDot(q, k3, dVec, headDim));
-      dots = f32x4.add(dots, tail);
-    }
+    if (dVec < headDim) dots = f32x4.add(dots, tailDots(q, k0, k1, k2, k3, dVec, headDim));
     const offset = <usize>j << 2;
     v128.store(dst + offset, f32x4.add(f32x4.div(dots, sqrtDv), v128.load(maskAdd + offset)));
   }
   for (; j < seq; j++) {
-    const kj = k + <usize>j * rowStride;
-    let acc = f32x4.splat(0);
+    const offset = <usize>j << 2;
+    store<f32>(dst + offset, dotOne(q, k + <usize>j * rowStride, headDim) / sqrtD + load<f32>(maskAdd + offset));
+  }
+}
+
+/** q·k over `headDim` floats, ordered exactly as in the four-key blocks. */
+// @ts-ignore: decorator
+@inline function dotOne(q: usize, kj: usize, headDim: i32): f32 {
+  const dVec = headDim & ~3;
+  let acc = f32x4.splat(0);
+  for (let t = 0; t < dVec; t += 4) {
+    const offset = <usize>t << 2;
+    acc = f32x4.add(acc, f32x4.mul(v128.load(q + offset), v128.load(kj + offset)));
+  }
+  return horizontalSum(acc) + scalarDot(q, kj, dVec, headDim);
+}
+
+/** The headDim tail (past the last multiple of 4) of four dot products, one per lane. */
+// @ts-ignore: decorator
+@inline function tailDots(q: usize, k0: usize, k1: usize, k2: usize, k3: usize, dVec: i32, headDim: i32): v128 {
+  let tail = f32x4.splat(0);
+  tail = f32x4.replace_lane(tail, 0, scalarDot(q, k0, dVec, headDim));
+  tail = f32x4.replace_lane(tail, 1, scalarDot(q, k1, dVec, headDim));
+  tail = f32x4.replace_lane(tail, 2, scalarDot(q, k2, dVec, headDim));
+  tail = f32x4.replace_lane(tail, 3, scalarDot(q, k3, dVec, headDim));
+  return tail;
+}
+
+/**
+ * `scoreRow` for two query rows at once (qa → dstA, qb → dstB): each key vector
+ * loaded serves both rows, halving the loads per multiply-add.
+ */
+function scoreRowPair(
+  dstA: usize, dstB: usize, qa: usize, qb: usize, k: usize, rowStride: usize, maskAdd: usize,
+  seq: i32, headDim: i32, sqrtD: f32,
+): void {
+  const dVec = headDim & ~3;
+  const sqrtDv = f32x4.splat(sqrtD);
+  let j = 0;
+  for (; j + 4 <= seq; j += 4) {
+    const k0 = k + <usize>j * rowStride;
+    const k1 = k0 + rowStride;
+    const k2 = k1 + rowStride;
+    const k3 = k2 + rowStride;
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0);
+    let a3 = f32x4.splat(0);
+    let b0 = f32x4.splat(0);
+    let b1 = f32x4.splat(0);
+    let b2 = f32x4.splat(0);
+    let b3 = f32x4.splat(0);
     for (let t = 0; t < dVec; t += 4) {
       const offset = <usize>t << 2;
-      acc = f32x4.add(acc, f32x4.mul(v128.load(q + offset), v128.load(kj + offset)));
+      const qva = v128.load(qa + offset);
+      const qvb = v128.load(qb + offset);
+      const kv0 = v128.load(k0 + offset);
+      a0 = f32x4.add(a0, f32x4.mul(qva, kv0));
+      b0 = f32x4.add(b0, f32x4.mul(qvb, kv0));
+      const kv1 = v128.load(k1 + offset);
+      a1 = f32x4.add(a1, f32x4.mul(qva, kv1));
+      b1 = f32x4.add(b1, f32x4.mul(qvb, kv1));
+      const kv2 = v128.load(k2 + offset);
+      a2 = f32x4.add(a2, f32x4.mul(qva, kv2));
+      b2 = f32x4.add(b2, f32x4.mul(qvb, kv2));
+      const kv3 = v128.load(k3 + offset);
+      a3 = f32x4.add(a3, f32x4.mul(qva, kv3));
+      b3 = f32x4.add(b3, f32x4.mul(qvb, kv3));
     }
-    const dot = horizontalSum(acc) + scalarDot(q, kj, dVec, headDim);
+    let dotsA = sum4x4(a0, a1, a2, a3);
+    let dotsB = sum4x4(b0, b1, b2, b3);
+    if (dVec < headDim) {
+      dotsA = f32x4.add(dotsA, tailDots(qa, k0, k1, k2, k3, dVec, headDim));
+      dotsB = f32x4.add(dotsB, tailDots(qb, k0, k1, k2, k3, dVec, headDim));
+    }
     const offset = <usize>j << 2;
-    store<f32>(dst + offset, dot / sqrtD + load<f32>(maskAdd + offset));
+    const m = v128.load(maskAdd + offset);
+    v128.store(dstA + offset, f32x4.add(f32x4.div(dotsA, sqrtDv), m));
+    v128.store(dstB + offset, f32x4.add(f32x4.div(dotsB, sqrtDv), m));
+  }
+  for (; j < seq; j++) {
+    const kj = k + <usize>j * rowStride;
+    const offset = <usize>j << 2;
+    const m = load<f32>(maskAdd + offset);
+    store<f32>(dstA + offset, dotOne(qa, kj, headDim) / sqrtD + m);
+    store<f32>(dstB + offset, dotOne(qb, kj, headDim) / sqrtD + m);
   }
 }
 
@@ -178,6 +248,58 @@ function weightedSumRow(dst: usize, p: usize, v: usize, rowStride: usize, seq: i
   }
 }
 
+/** `weightedSumRow` for two query rows at once: each value vector loaded serves both. */
+function weightedSumRowPair(
+  dstA: usize, dstB: usize, pa: usize, pb: usize, v: usize, rowStride: usize, seq: i32, headDim: i32, scale: f32,
+): void {
+  const scaleSplat = f32x4.splat(scale);
+  let t = 0;
+  for (; t + 16 <= headDim; t += 16) {
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0);
+    let a3 = f32x4.splat(0);
+    let b0 = f32x4.splat(0);
+    let b1 = f32x4.splat(0);
+    let b2 = f32x4.splat(0);
+    let b3 = f32x4.splat(0);
+    let vj = v + (<usize>t << 2);
+    for (let j = 0; j < seq; j++) {
+      const pja = v128.load32_splat(pa + (<usize>j << 2));
+      const pjb = v128.load32_splat(pb + (<usize>j << 2));
+      const v0 = v128.load(vj);
+      a0 = f32x4.add(a0, f32x4.mul(pja, v0));
+      b0 = f32x4.add(b0, f32x4.mul(pjb, v0));
+      const v1 = v128.load(vj, 16);
+      a1 = f32x4.add(a1, f32x4.mul(pja, v1));
+      b1 = f32x4.add(b1, f32x4.mul(pjb, v1));
+      const v2 = v128.load(vj, 32);
+      a2 = f32x4.add(a2, f32x4.mul(pja, v2));
+      b2 = f32x4.add(b2, f32x4.mul(pjb, v2));
+      const v3 = v128.load(vj, 48);
+      a3 = f32x4.add(a3, f32x4.mul(pja, v3));
+      b3 = f32x4.add(b3, f32x4.mul(pjb, v3));
+      vj += rowStride;
+    }
+    const outA = dstA + (<usize>t << 2);
+    v128.store(outA, f32x4.mul(a0, scaleSplat));
+    v128.store(outA, f32x4.mul(a1, scaleSplat), 16);
+    v128.store(outA, f32x4.mul(a2, scaleSplat), 32);
+    v128.store(outA, f32x4.mul(a3, scaleSplat), 48);
+    const outB = dstB + (<usize>t << 2);
+    v128.store(outB, f32x4.mul(b0, scaleSplat));
+    v128.store(outB, f32x4.mul(b1, scaleSplat), 16);
+    v128.store(outB, f32x4.mul(b2, scaleSplat), 32);
+    v128.store(outB, f32x4.mul(b3, scaleSplat), 48);
+  }
+  // What is left of headDim (under 16 columns) is cheap: finish each row on its own.
+  if (t < headDim) {
+    const offset = <usize>t << 2;
+    weightedSumRow(dstA + offset, pa, v + offset, rowStride, seq, headDim - t, scale);
+    weightedSumRow(dstB + offset, pb, v + offset, rowStride, seq, headDim - t, scale);
+  }
+}
+
 /**
  * Scaled dot-product attention for every (batch, head):
  *   probs[b][h][i][j] = softmax_j(q_i·k_j / √headDim + maskAdd[b][j])
@@ -212,7 +334,19 @@ export function attention_forward(
       const vh = v + batchQKV + column;
       const ph = probs + (<usize>b * <usize>heads + <usize>h) * <usize>seq * probsRow;
       const scale: f32 = headMask != 0 ? load<f32>(headMask + (<usize>h << 2)) : 1.0;
-      for (let i = 0; i < seq; i++) {
+      // Query rows go in pairs so that every k and v vector loaded serves two rows.
+      let i = 0;
+      for (; i + 2 <= seq; i += 2) {
+        const pA = ph + <usize>i * probsRow;
+        const pB = pA + probsRow;
+        const qA = qh + <usize>i * qkvRow;
+        scoreRowPair(pA, pB, qA, qA + qkvRow, kh, qkvRow, batchMask, seq, headDim, sqrtD);
+        softmaxRow(pA, seq);
+        softmaxRow(pB, seq);
+        const ctxA = batchCtx + <usize>i * ctxRow + column;
+        weightedSumRowPair(ctxA, ctxA + ctxRow, pA, pB, vh, qkvRow, seq, headDim, scale);
+      }
+      if (i < seq) {
         const pRow = ph + <usize>i * probsRow;
         scoreRow(pRow, qh + <usize>i * qkvRow, kh, qkvRow, batchMask, seq, headDim, sqrtD);
         softmaxRow(pRow, seq);

@@ -1,14 +1,10 @@
 // GELU with the exact erf form BERT uses (not the tanh approximation).
-import { onePlusErf4 } from "./simd_exp_erf";
-
-// 1/√2 rounded to f32, as PyTorch multiplies by M_SQRT1_2 in f32.
-const INV_SQRT2: f32 = 0.70710677;
+import { twiceNormalCdf4 } from "./simd_exp_erf";
 
 /** GELU of each lane: 0.5·x·(1 + erf(x/√2)). */
 // @ts-ignore: decorator
 @inline function gelu4(x: v128): v128 {
-  const cdf2 = onePlusErf4(f32x4.mul(x, f32x4.splat(INV_SQRT2))); // 2·Φ(x)
-  return f32x4.mul(f32x4.mul(x, f32x4.splat(0.5)), cdf2);
+  return f32x4.mul(f32x4.mul(x, f32x4.splat(0.5)), twiceNormalCdf4(x));
 }
 
 /**

@@ -23,9 +23,17 @@ const E4: f32 = 0.04166839;
 const E5: f32 = 0.00836871;
 const E6: f32 = 0.0013814613;
 
-/** exp(n·ln2 + r) given n (an integer in [-126, 127], as f32) and the reduced |r| ≤ ~0.35. */
+// Adding 1.5·2^23 rounds y (|y| < 2^22) to the nearest integer n, which then sits in the
+// low mantissa bits: cheaper than f32x4.nearest plus a saturating conversion.
+const ROUNDER: f32 = 12582912.0; // 1.5·2^23, bit pattern 0x4b400000
+const ROUNDER_BITS_MINUS_BIAS: i32 = 0x4b400000 - 127;
+
+/**
+ * exp(n·ln2 + r) for |r| ≤ ~0.35, with `rounded` = n + ROUNDER (n an integer in
+ * [-126, 127]; other lanes give garbage, which callers flush).
+ */
 // @ts-ignore: decorator
-@inline function expFromReduced(n: v128, r: v128): v128 {
+@inline function expFromReduced(rounded: v128, r: v128): v128 {
   let q = f32x4.add(f32x4.mul(f32x4.splat(E6), r), f32x4.splat(E5));
   q = f32x4.add(f32x4.mul(q, r), f32x4.splat(E4));
   q = f32x4.add(f32x4.mul(q, r), f32x4.splat(E3));
@@ -34,7 +42,7 @@ const E6: f32 = 0.0013814613;
   const p = f32x4.add(f32x4.splat(1.0), f32x4.add(r, f32x4.mul(f32x4.mul(r, r), q)));
   // 2^n built in the exponent field; a multiply (not an exponent add) so that
   // results just above the flush threshold round correctly into subnormals.
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  const scale = i32x4.shl(i32x4.sub(rounded, i32x4.splat(ROUNDER_BITS_MINUS_BIAS)), 23);
   return f32x4.mul(p, scale);
 }
 
@@ -50,10 +58,11 @@ const E6: f32 = 0.0013814613;
  */
 // @ts-ignore: decorator
 @inline export function exp4(x: v128): v128 {
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
+  const rounded = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), f32x4.splat(ROUNDER));
+  const n = f32x4.sub(rounded, f32x4.splat(ROUNDER));
   // x - n·LN2_HI is exact (Sterbenz), so r carries only the rounding of n·LN2_LO.
   const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, f32x4.splat(LN2_HI))), f32x4.mul(n, f32x4.splat(LN2_LO)));
-  return flushTiny(expFromReduced(n, r), x);
+  return flushTiny(expFromReduced(rounded, r), x);
 }
 
 /**
@@ -62,12 +71,13 @@ const E6: f32 = 0.0013814613;
  */
 // @ts-ignore: decorator
 @inline function expHiLo4(hi: v128, lo: v128): v128 {
-  const n = f32x4.nearest(f32x4.mul(hi, f32x4.splat(LOG2E)));
+  const rounded = f32x4.add(f32x4.mul(hi, f32x4.splat(LOG2E)), f32x4.splat(ROUNDER));
+  const n = f32x4.sub(rounded, f32x4.splat(ROUNDER));
   const r = f32x4.add(
     f32x4.sub(hi, f32x4.mul(n, f32x4.splat(LN2_HI))),
     f32x4.sub(lo, f32x4.mul(n, f32x4.splat(LN2_LO))),
   );
-  return flushTiny(expFromReduced(n, r), hi);
+  return flushTiny(expFromReduced(rounded, r), hi);
 }
 
 // ---- erf ----------------------------------------------------------------------------
@@ -98,7 +108,7 @@ const B4: f32 = 0.06918488;
 const B5: f32 = -0.06917242;
 const B6: f32 = 0.0046002227;
 const B7: f32 = 0.014892369;
-const B8: f32 = -0.0045730127;
+const B8: f32 = 0;
 // erf(1), erfc(1) and 1 + erf(1) as f32 plus the f32 of what that rounding lost.
 const ERF1_HI: f32 = 0.8427008;
 const ERF1_LO: f32 = 1.3511696e-8;
@@ -143,15 +153,27 @@ const C7: f32 = 0.10142125;
   return f32x4.mul(p, d);
 }
 
-/** Range C: erfc(a) for a ≥ 1.25 (any a ≥ 0 gives a finite value); 0 beyond a ≈ 9.3. */
+/** -a² as hi + lo with hi exact: `a` keeps 12 significant bits in `ah`, so ah² is exact. */
 // @ts-ignore: decorator
-@inline function erfcLarge(a: v128): v128 {
-  // a = ah + al with ah keeping 12 significant bits, so ah² is exact and
-  // a² = ah² + (a - ah)(a + ah) is split without rounding the large part.
+@inline function negSquareHi(a: v128): v128 {
   const ah = v128.and(a, i32x4.splat(0xfffff000));
-  const hi = f32x4.neg(f32x4.mul(ah, ah));
-  const lo = f32x4.neg(f32x4.mul(f32x4.sub(a, ah), f32x4.add(a, ah)));
-  const e = expHiLo4(hi, lo);
+  return f32x4.neg(f32x4.mul(ah, ah));
+}
+/** The small rest -(a - ah)(a + ah) of `negSquareHi`. */
+// @ts-ignore: decorator
+@inline function negSquareLo(a: v128): v128 {
+  const ah = v128.and(a, i32x4.splat(0xfffff000));
+  return f32x4.neg(f32x4.mul(f32x4.sub(a, ah), f32x4.add(a, ah)));
+}
+
+/**
+ * Range C: erfc(a) for a ≥ 1.25 (finite for any a ≥ 0; 0 beyond a ≈ 9.3), given
+ * -a² = negSqHi + negSqLo unrounded: exp(-a²) amplifies an error in a² by a², so
+ * the square must not be rounded to f32.
+ */
+// @ts-ignore: decorator
+@inline function erfcLarge(a: v128, negSqHi: v128, negSqLo: v128): v128 {
+  const e = expHiLo4(negSqHi, negSqLo);
   const t = f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), f32x4.mul(a, f32x4.splat(0.5))));
   let p = f32x4.add(f32x4.mul(f32x4.splat(C7), t), f32x4.splat(C6));
   p = f32x4.add(f32x4.mul(p, t), f32x4.splat(C5));
@@ -177,7 +199,7 @@ const C7: f32 = 0.10142125;
   const a = f32x4.abs(z);
   const small = erfSmallTail(a);
   const mid = erfAroundOne(a);
-  const ec = erfcLarge(a);
+  const ec = erfcLarge(a, negSquareHi(a), negSquareLo(a));
   const erfA = byRange(
     a,
     f32x4.add(a, small),
@@ -187,16 +209,23 @@ const C7: f32 = 0.10142125;
   return v128.or(erfA, v128.and(z, i32x4.splat(0x80000000))); // erf is odd
 }
 
+// 1/√2 rounded to f32, as PyTorch multiplies by M_SQRT1_2 in f32.
+const INV_SQRT2: f32 = 0.70710677;
+
 /**
- * 1 + erf(z) per lane. For z < 0 this is erfc(|z|), computed directly so that it
- * stays accurate relative to its own (possibly tiny) value rather than to 1.
+ * 1 + erf(x/√2) = 2·Φ(x) per lane (Φ the standard normal CDF), for GELU.
+ * For x < 0 this is erfc(|x|/√2), computed directly so that it stays accurate relative
+ * to its own (possibly tiny) value rather than to 1; its exp(-x²/2) is formed from x
+ * itself, so rounding x/√2 to f32 does not cost relative accuracy in the tail either.
  */
 // @ts-ignore: decorator
-@inline export function onePlusErf4(z: v128): v128 {
-  const a = f32x4.abs(z);
+@inline export function twiceNormalCdf4(x: v128): v128 {
+  const a = f32x4.abs(f32x4.mul(x, f32x4.splat(INV_SQRT2)));
+  const absX = f32x4.abs(x);
+  const half = f32x4.splat(0.5); // halving is exact, so -x²/2 keeps the split exact
   const small = erfSmallTail(a);
   const mid = erfAroundOne(a);
-  const ec = erfcLarge(a);
+  const ec = erfcLarge(a, f32x4.mul(negSquareHi(absX), half), f32x4.mul(negSquareLo(absX), half));
   const erfA = f32x4.add(a, small);
   const forPositive = byRange(
     a,
@@ -210,5 +239,5 @@ const C7: f32 = 0.10142125;
     f32x4.sub(f32x4.splat(ERFC1_HI), f32x4.sub(mid, f32x4.splat(ERFC1_LO))),
     ec,
   );
-  return v128.bitselect(forNegative, forPositive, f32x4.lt(z, f32x4.splat(0.0)));
+  return v128.bitselect(forNegative, forPositive, f32x4.lt(x, f32x4.splat(0.0)));
 }

@@ -9,7 +9,7 @@ import type { BertConfig } from "./checkpoint/config.js";
 import { OptionError } from "./errors.js";
 import { forward, type ForwardOptions, type ForwardResult } from "./model/forward.js";
 import { checkBatch, type BatchInput } from "./model/inputs.js";
-import { subNetwork, type SubNetwork } from "./model/subnetwork.js";
+import { flopsPerSequence, subNetwork, type SubNetwork } from "./model/subnetwork.js";
 import { randomWeights, type ModelWeights } from "./model/weights.js";
 import { platform, type ModelFiles } from "./platform.js";
 import { BertTokenizer } from "./tokenizer/index.js";
@@ -81,6 +81,11 @@ export class DynaBert {
   /** The sizes and kept layers for a (width, depth); validates both. */
   subNetwork(options: SubNetworkOptions = {}): SubNetwork {
     return subNetwork(this.config, options.width ?? 1, options.depth ?? 1);
+  }
+
+  /** FLOPs of one sequence of length `seq` through the sub-network (pooler and classifier included). */
+  flops(options: SubNetworkOptions, seq: number): number {
+    return flopsPerSequence(this.config, this.subNetwork(options), seq);
   }
 
   /** Runs token ids through the chosen sub-network. */

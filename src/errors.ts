@@ -53,7 +53,7 @@ export class CheckpointError extends DynaBertError {
   declare readonly code: CheckpointErrorCode;
   /** The file the problem is in, when known. */
   readonly file?: string;
-  /** The tensor the problem is about, as named in the file, when known. */
+  /** The tensor the problem is about: its name in the file, or the canonical name of a missing one. */
   readonly tensor?: string;
 
   constructor(

@@ -16,3 +16,7 @@ export { parseBertConfig } from "./checkpoint/config.js";
 export type { BertConfig } from "./checkpoint/config.js";
 export * from "./errors.js";
 export { BertTokenizer } from "./tokenizer/index.js";
+export { presetConfig, PRESET_NAMES } from "./bench/presets.js";
+export type { PresetName } from "./bench/presets.js";
+export { timeForward, syntheticBatch } from "./bench/timing.js";
+export type { TimingOptions, TimingResult } from "./bench/timing.js";

@@ -121,7 +121,7 @@ export interface ResolveOptions {
 }
 
 export interface ResolvedCheckpoint {
-  /** canonical name → tensor (a view into the file), shapes checked against the config. */
+  /** canonical name → tensor (a view into the file), in model order, shapes checked against the config. */
   tensors: Map<string, SafetensorsTensor>;
   /** canonical name → the name it has in the file. */
   sourceNames: Map<string, string>;
@@ -189,10 +189,11 @@ export function resolveCheckpointTensors(
   const hasPooler = checkGroup("pooler", specs, tensors, options.requirePooler ?? true, file);
   const hasClassifier = checkGroup("classifier", specs, tensors, options.requireClassifier ?? false, file);
 
-  for (const [canonical, tensor] of tensors) {
-    const spec = specByName.get(canonical)!;
-    if (!sameShape(tensor.shape, spec.shape)) {
-      const name = sourceNames.get(canonical)!;
+  // In model order, so the first mismatch reported is the earliest in the network.
+  for (const spec of specs) {
+    const tensor = tensors.get(spec.name);
+    if (tensor !== undefined && !sameShape(tensor.shape, spec.shape)) {
+      const name = sourceNames.get(spec.name)!;
       throw new CheckpointError(
         "SHAPE_MISMATCH",
         `tensor "${name}" has shape [${tensor.shape.join(", ")}] but the config implies [${spec.shape.join(", ")}] (${spec.from})`,
@@ -200,7 +201,14 @@ export function resolveCheckpointTensors(
       );
     }
   }
-  return { tensors, sourceNames, hasPooler, hasClassifier, ignored };
+  const inModelOrder = specs.filter((s) => tensors.has(s.name)).map((s) => s.name);
+  return {
+    tensors: new Map(inModelOrder.map((n) => [n, tensors.get(n)!])),
+    sourceNames: new Map(inModelOrder.map((n) => [n, sourceNames.get(n)!])),
+    hasPooler,
+    hasClassifier,
+    ignored,
+  };
 }
 
 /** Returns whether the group is present; throws when it is partial, or absent but required. */

@@ -382,7 +382,10 @@ function isNonNegativeSafeInteger(x: unknown): x is number {
 
 /** A short rendering of a header value for error messages. */
 function describe(value: unknown): string {
-  const plain = (v: unknown): unknown => (v instanceof Map ? Object.fromEntries([...v].map(([k, x]) => [k, plain(x)])) : Array.isArray(v) ? v.map(plain) : v);
+  const plain = (v: unknown): unknown => {
+    if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [k, plain(x)]));
+    return Array.isArray(v) ? v.map(plain) : v;
+  };
   let text: string;
   try {
     text = JSON.stringify(plain(value)) ?? String(value);
