@@ -355,3 +355,96 @@ export function attention_forward(
     }
   }
 }
+
+/** y[t] += alpha·x[t] for t < n. */
+// @ts-ignore: decorator
+@inline function axpy(y: usize, alpha: f32, x: usize, n: i32): void {
+  const alphaV = f32x4.splat(alpha);
+  const vecEnd = n & ~3;
+  for (let t = 0; t < vecEnd; t += 4) {
+    const offset = <usize>t << 2;
+    v128.store(y + offset, f32x4.add(v128.load(y + offset), f32x4.mul(alphaV, v128.load(x + offset))));
+  }
+  for (let t = vecEnd; t < n; t++) {
+    const offset = <usize>t << 2;
+    store<f32>(y + offset, load<f32>(y + offset) + alpha * load<f32>(x + offset));
+  }
+}
+
+/** dst[t] = 0 for t < n. */
+function zeroRow(dst: usize, n: i32): void {
+  for (let t = 0; t < n; t++) store<f32>(dst + (<usize>t << 2), 0);
+}
+
+/**
+ * Gradients of `attention_forward` from its saved probs. With dP' = dCtx·vᵀ (the gradient
+ * of the head-masked probabilities) and, per query row i, r_i = Σ_j P_ij·dP'_ij:
+ *   dv_j  = hm · Σ_i P_ij · dCtx_i
+ *   dS_ij = hm · P_ij · (dP'_ij - r_i)          (softmax backward)
+ *   dq_i  = Σ_j dS_ij · k_j / √headDim,   dk_j = Σ_i dS_ij · q_i / √headDim
+ *   dHeadMask[h] += Σ_i r_i                   (accumulated; skipped when dHeadMask is 0)
+ *
+ * dq, dk, dv: f32 `[batch][seq][ldQKV]` outputs, head columns overwritten (they must not
+ * overlap q, k, v); dCtx: f32 `[batch][seq][ldCtx]`; probs: f32 `[batch][heads][seq][seq]`
+ * from the forward pass; q, k, v, headMask as in `attention_forward`; dHeadMask: f32
+ * `[heads]` or 0. dP' is recomputed in a second sweep rather than stored, so no scratch
+ * memory is needed; keys with probability 0 (padding) are skipped.
+ */
+export function attention_backward(
+  dq: usize, dk: usize, dv: usize, dHeadMask: usize, dCtx: usize, probs: usize,
+  q: usize, k: usize, v: usize, headMask: usize,
+  batch: i32, seq: i32, heads: i32, headDim: i32, ldQKV: i32, ldCtx: i32,
+): void {
+  const qkvRow = <usize>ldQKV << 2;
+  const ctxRow = <usize>ldCtx << 2;
+  const probsRow = <usize>seq << 2;
+  const headBytes = <usize>headDim << 2;
+  const sqrtD = Mathf.sqrt(<f32>headDim);
+  for (let b = 0; b < batch; b++) {
+    const batchQKV = <usize>b * <usize>seq * qkvRow;
+    const batchCtx = <usize>b * <usize>seq * ctxRow;
+    for (let h = 0; h < heads; h++) {
+      const column = <usize>h * headBytes;
+      const qh = q + batchQKV + column;
+      const kh = k + batchQKV + column;
+      const vh = v + batchQKV + column;
+      const dqh = dq + batchQKV + column;
+      const dkh = dk + batchQKV + column;
+      const dvh = dv + batchQKV + column;
+      const ph = probs + (<usize>b * <usize>heads + <usize>h) * <usize>seq * probsRow;
+      const hm: f32 = headMask != 0 ? load<f32>(headMask + (<usize>h << 2)) : 1.0;
+      for (let j = 0; j < seq; j++) {
+        zeroRow(dkh + <usize>j * qkvRow, headDim);
+        zeroRow(dvh + <usize>j * qkvRow, headDim);
+      }
+      let headMaskGrad: f64 = 0;
+      for (let i = 0; i < seq; i++) {
+        const pRow = ph + <usize>i * probsRow;
+        const dc = dCtx + batchCtx + <usize>i * ctxRow + column;
+        const qi = qh + <usize>i * qkvRow;
+        const dqi = dqh + <usize>i * qkvRow;
+        let rowDot: f64 = 0;
+        for (let j = 0; j < seq; j++) {
+          const p = load<f32>(pRow + (<usize>j << 2));
+          if (p != 0) rowDot += <f64>p * <f64>dotOne(dc, vh + <usize>j * qkvRow, headDim);
+        }
+        headMaskGrad += rowDot;
+        const r = <f32>rowDot;
+        zeroRow(dqi, headDim);
+        for (let j = 0; j < seq; j++) {
+          const p = load<f32>(pRow + (<usize>j << 2));
+          if (p == 0) continue;
+          const vj = vh + <usize>j * qkvRow;
+          const ds = (hm * p * (dotOne(dc, vj, headDim) - r)) / sqrtD;
+          axpy(dqi, ds, kh + <usize>j * qkvRow, headDim);
+          axpy(dkh + <usize>j * qkvRow, ds, qi, headDim);
+          axpy(dvh + <usize>j * qkvRow, hm * p, dc, headDim);
+        }
+      }
+      if (dHeadMask != 0) {
+        const slot = dHeadMask + (<usize>h << 2);
+        store<f32>(slot, load<f32>(slot) + <f32>headMaskGrad);
+      }
+    }
+  }
+}

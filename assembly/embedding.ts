@@ -34,3 +34,42 @@ export function embedding_forward(
     }
   }
 }
+
+/**
+ * Gradients of `embedding_forward`, accumulated (+=) into the parameter gradients:
+ *   dWord[ids[b][s]] += dOut[b][s]   except for word row `padId` (padding_idx: no gradient;
+ *                                    padId < 0 means every row gets one)
+ *   dPos[s]          += Σ_b dOut[b][s]
+ *   dType[typeIds[b][s]] += dOut[b][s]   (typeIds 0 → type 0)
+ * dWord: f32 `[vocab][dim]`; dPos: f32 `[≥seq][dim]`; dType: f32 `[types][dim]`;
+ * dOut: f32 `[batch][seq][dim]`; ids, typeIds: i32 `[batch][seq]`.
+ */
+export function embedding_backward(
+  dWord: usize, dPos: usize, dType: usize, dOut: usize, ids: usize, typeIds: usize,
+  batch: i32, seq: i32, dim: i32, padId: i32,
+): void {
+  const rowBytes = <usize>dim << 2;
+  for (let b = 0; b < batch; b++) {
+    for (let s = 0; s < seq; s++) {
+      const token = <usize>(b * seq + s);
+      const g = dOut + token * rowBytes;
+      const id = load<i32>(ids + (token << 2));
+      if (id != padId) addRow(dWord + <usize>id * rowBytes, g, dim);
+      addRow(dPos + <usize>s * rowBytes, g, dim);
+      addRow(dType + (typeIds != 0 ? <usize>load<i32>(typeIds + (token << 2)) * rowBytes : 0), g, dim);
+    }
+  }
+}
+
+/** dst[t] += src[t] for t < dim. */
+function addRow(dst: usize, src: usize, dim: i32): void {
+  const vecEnd = dim & ~3;
+  for (let t = 0; t < vecEnd; t += 4) {
+    const offset = <usize>t << 2;
+    v128.store(dst + offset, f32x4.add(v128.load(dst + offset), v128.load(src + offset)));
+  }
+  for (let t = vecEnd; t < dim; t++) {
+    const offset = <usize>t << 2;
+    store<f32>(dst + offset, load<f32>(dst + offset) + load<f32>(src + offset));
+  }
+}

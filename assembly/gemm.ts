@@ -189,7 +189,7 @@ function storeCols(p: usize, lo: v128, hi: v128, cols: i32): void {
     v128.store(p, hi, 16);
   } else if (cols >= 4) {
     v128.store(p, lo);
-    storeLanes(p + 16, hi, cols - 4);
+    v128.store(p, hi, 16);
   } else {
     storeLanes(p, lo, cols);
   }

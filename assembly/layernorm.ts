@@ -74,3 +74,74 @@ export function layernorm_forward(
     if (rstd != 0) store<f32>(rstd + (<usize>r << 2), rs);
   }
 }
+
+/**
+ * Gradients of `layernorm_forward`, from the mean and rstd it saved. With x̂ = (x - mean)·rstd
+ * and g = dOut·gamma:
+ *   dInp[r][t]  = rstd_r · (g[t] - mean_t(g) - x̂[t] · mean_t(g·x̂))   (written)
+ *   dGamma[t]  += Σ_r dOut[r][t] · x̂[r][t]                            (accumulated)
+ *   dBeta[t]   += Σ_r dOut[r][t]                                      (accumulated)
+ *
+ * dInp, dOut, inp: f32 `[rows][dim]` (`dInp` may equal `dOut`); gamma, dGamma, dBeta:
+ * f32 `[dim]`; mean, rstd: f32 `[rows]` as saved by the forward pass.
+ */
+export function layernorm_backward(
+  dInp: usize, dGamma: usize, dBeta: usize, dOut: usize, inp: usize, gamma: usize,
+  mean: usize, rstd: usize, rows: i32, dim: i32,
+): void {
+  const rowBytes = <usize>dim << 2;
+  const vecEnd = dim & ~3;
+  for (let r = 0; r < rows; r++) {
+    const x = inp + <usize>r * rowBytes;
+    const dy = dOut + <usize>r * rowBytes;
+    const dx = dInp + <usize>r * rowBytes;
+    const m = load<f32>(mean + (<usize>r << 2));
+    const rs = load<f32>(rstd + (<usize>r << 2));
+    const mV = f32x4.splat(m);
+    const rsV = f32x4.splat(rs);
+
+    // Pass 1 reads every dOut of the row (so dInp may overwrite it in pass 2).
+    let sumG2 = f64x2.splat(0);
+    let sumGX2 = f64x2.splat(0);
+    for (let t = 0; t < vecEnd; t += 4) {
+      const offset = <usize>t << 2;
+      const xhat = f32x4.mul(f32x4.sub(v128.load(x + offset), mV), rsV);
+      const d = v128.load(dy + offset);
+      const g = f32x4.mul(d, v128.load(gamma + offset));
+      sumG2 = accumulateF64(sumG2, g);
+      sumGX2 = accumulateF64(sumGX2, f32x4.mul(g, xhat));
+      v128.store(dGamma + offset, f32x4.add(v128.load(dGamma + offset), f32x4.mul(d, xhat)));
+      v128.store(dBeta + offset, f32x4.add(v128.load(dBeta + offset), d));
+    }
+    let sumG = f64x2.extract_lane(sumG2, 0) + f64x2.extract_lane(sumG2, 1);
+    let sumGX = f64x2.extract_lane(sumGX2, 0) + f64x2.extract_lane(sumGX2, 1);
+    for (let t = vecEnd; t < dim; t++) {
+      const offset = <usize>t << 2;
+      const xhat = (load<f32>(x + offset) - m) * rs;
+      const d = load<f32>(dy + offset);
+      const g = d * load<f32>(gamma + offset);
+      sumG += <f64>g;
+      sumGX += <f64>(g * xhat);
+      store<f32>(dGamma + offset, load<f32>(dGamma + offset) + d * xhat);
+      store<f32>(dBeta + offset, load<f32>(dBeta + offset) + d);
+    }
+    const meanG = <f32>(sumG / <f64>dim);
+    const meanGX = <f32>(sumGX / <f64>dim);
+    const meanGV = f32x4.splat(meanG);
+    const meanGXV = f32x4.splat(meanGX);
+
+    for (let t = 0; t < vecEnd; t += 4) {
+      const offset = <usize>t << 2;
+      const xhat = f32x4.mul(f32x4.sub(v128.load(x + offset), mV), rsV);
+      const g = f32x4.mul(v128.load(dy + offset), v128.load(gamma + offset));
+      const centred = f32x4.sub(f32x4.sub(g, meanGV), f32x4.mul(xhat, meanGXV));
+      v128.store(dx + offset, f32x4.mul(centred, rsV));
+    }
+    for (let t = vecEnd; t < dim; t++) {
+      const offset = <usize>t << 2;
+      const xhat = (load<f32>(x + offset) - m) * rs;
+      const g = load<f32>(dy + offset) * load<f32>(gamma + offset);
+      store<f32>(dx + offset, (g - meanG - xhat * meanGX) * rs);
+    }
+  }
+}

@@ -1,7 +1,7 @@
 /// <reference types="@as-pect/assembly/types/as-pect" />
 import { attention_forward, attention_mask_additive } from "../attention";
 import { exp4 } from "../simd_exp_erf";
-import { AttentionReference, Rng, SENTINEL, addressOf, filledF32, refMaskAdditive } from "./reference_ops";
+import { AttentionReference, Rng, SENTINEL, addressOf, filledF32, refMaskAdditive, toF64 } from "./reference_ops";
 
 const U: f64 = 5.960464477539063e-8; // 2^-24, the f32 unit roundoff
 const GUARD = 8; // floats after every output buffer that must stay SENTINEL
@@ -74,7 +74,13 @@ function runCase(c: AttentionCase): AttentionRun {
     maskAdd.dataStart, headMask != null ? headMask.dataStart : 0,
     c.batch, c.seq, c.heads, c.headDim, ld, ldCtx,
   );
-  run.ref = new AttentionReference(q, qOff, k, kOff, v, vOff, maskAdd, c.headMask, c.batch, c.seq, c.heads, c.headDim, ld);
+  const qd = toF64(q);
+  const kd = c.fused ? qd : toF64(k);
+  const vd = c.fused ? qd : toF64(v);
+  run.ref = new AttentionReference(
+    qd, qOff, kd, kOff, vd, vOff, toF64(maskAdd), headMask != null ? toF64(headMask) : null,
+    c.batch, c.seq, c.heads, c.headDim, ld,
+  );
   return run;
 }
 

@@ -1,6 +1,6 @@
 /// <reference types="@as-pect/assembly/types/as-pect" />
 import { layernorm_forward } from "../layernorm";
-import { LayerNormReference, Rng, SENTINEL, filledF32, randomF32 } from "./reference_ops";
+import { LayerNormReference, Rng, SENTINEL, filledF32, randomF32, toF64 } from "./reference_ops";
 
 const U: f64 = 5.960464477539063e-8; // 2^-24, the f32 unit roundoff
 const GUARD = 8;
@@ -28,7 +28,7 @@ function checkLayerNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array
   const mean = filledF32(rows + GUARD, SENTINEL);
   const rstd = filledF32(rows + GUARD, SENTINEL);
   layernorm_forward(out.dataStart, x.dataStart, gamma.dataStart, beta.dataStart, mean.dataStart, rstd.dataStart, rows, dim, eps);
-  const ref = new LayerNormReference(x, gamma, beta, rows, dim, eps);
+  const ref = new LayerNormReference(toF64(x), toF64(gamma), toF64(beta), rows, dim, <f64>eps);
   let worstOut = 0.0;
   let worstMean = 0.0;
   let worstRstd = 0.0;

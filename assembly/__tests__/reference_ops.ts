@@ -44,6 +44,13 @@ export function filledF32(n: i32, value: f32): Float32Array {
   return a;
 }
 
+/** The same values in f64 (exact): references compute from these. */
+export function toF64(a: Float32Array): Float64Array {
+  const out = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = <f64>a[i];
+  return out;
+}
+
 /** Byte address of element `index` of `a` (for passing sub-ranges, e.g. misaligned by one float). */
 export function addressOf(a: Float32Array, index: i32): usize {
   return a.dataStart + (<usize>index << 2);
@@ -94,7 +101,9 @@ export function refGelu(x: f64): f64 {
  * f64 attention, the definition: for each (b, h, i)
  *   s_j = Σ_t q[b][i][h·D+t]·k[b][j][h·D+t] / √D + maskAdd[b][j];  p_j = e^{s_j - max s} / Σ e^{…}
  *   ctx[b][i][h·D+t] = hm[h]·Σ_j p_j·v[b][j][h·D+t]
- * q, k, v: f32 `[batch][seq][ld]` starting at element `qOff`/`kOff`/`vOff` of their arrays.
+ * q, k, v: `[batch][seq][ld]` starting at element `qOff`/`kOff`/`vOff` of their arrays;
+ * maskAdd `[batch][seq]`; headMask `[heads]` or null (ones). Inputs are f64 so that the
+ * same code also serves finite differences.
  * Outputs: probs f64 `[batch][heads][seq][seq]`; ctx f64 `[batch][seq][heads·D]` (compact);
  * and the scales that f32 rounding errors are proportional to:
  * scoreMagnitude f64 like probs, Σ_t |q_t·k_t| / √D (mask excluded);
@@ -106,8 +115,8 @@ export class AttentionReference {
   ctx: Float64Array;
   ctxMagnitude: Float64Array;
   constructor(
-    q: Float32Array, qOff: i32, k: Float32Array, kOff: i32, v: Float32Array, vOff: i32,
-    maskAdd: Float32Array, headMask: Float32Array | null,
+    q: Float64Array, qOff: i32, k: Float64Array, kOff: i32, v: Float64Array, vOff: i32,
+    maskAdd: Float64Array, headMask: Float64Array | null,
     batch: i32, seq: i32, heads: i32, headDim: i32, ld: i32,
   ) {
     const width = heads * headDim;
@@ -118,7 +127,7 @@ export class AttentionReference {
     const scores = new Float64Array(seq);
     for (let b = 0; b < batch; b++) {
       for (let h = 0; h < heads; h++) {
-        const hm: f64 = headMask != null ? <f64>headMask[h] : 1.0;
+        const hm: f64 = headMask != null ? headMask[h] : 1.0;
         for (let i = 0; i < seq; i++) {
           const pBase = ((b * heads + h) * seq + i) * seq;
           let max = -Infinity;
@@ -126,11 +135,11 @@ export class AttentionReference {
             let dot = 0.0;
             let magnitude = 0.0;
             for (let t = 0; t < headDim; t++) {
-              const product = <f64>q[qOff + (b * seq + i) * ld + h * headDim + t] * <f64>k[kOff + (b * seq + j) * ld + h * headDim + t];
+              const product = q[qOff + (b * seq + i) * ld + h * headDim + t] * k[kOff + (b * seq + j) * ld + h * headDim + t];
               dot += product;
               magnitude += Math.abs(product);
             }
-            scores[j] = dot / Math.sqrt(<f64>headDim) + <f64>maskAdd[b * seq + j];
+            scores[j] = dot / Math.sqrt(<f64>headDim) + maskAdd[b * seq + j];
             this.scoreMagnitude[pBase + j] = magnitude / Math.sqrt(<f64>headDim);
             if (scores[j] > max) max = scores[j];
           }
@@ -141,7 +150,7 @@ export class AttentionReference {
             let acc = 0.0;
             let mag = 0.0;
             for (let j = 0; j < seq; j++) {
-              const term = hm * this.probs[pBase + j] * <f64>v[vOff + (b * seq + j) * ld + h * headDim + t];
+              const term = hm * this.probs[pBase + j] * v[vOff + (b * seq + j) * ld + h * headDim + t];
               acc += term;
               mag += Math.abs(term);
             }
@@ -163,27 +172,30 @@ export function refMaskAdditive(mask: Int32Array): Float64Array {
 
 // ---- layernorm ---------------------------------------------------------------------------
 
-/** f64 layernorm: two-pass mean and biased variance. Outputs out `[rows][dim]`, mean/rstd `[rows]`. */
+/**
+ * f64 layernorm: two-pass mean and biased variance. Inputs inp `[rows][dim]`, gamma and
+ * beta `[dim]` (f64, for finite differences too); outputs out `[rows][dim]`, mean/rstd `[rows]`.
+ */
 export class LayerNormReference {
   out: Float64Array;
   mean: Float64Array;
   rstd: Float64Array;
-  constructor(inp: Float32Array, gamma: Float32Array, beta: Float32Array, rows: i32, dim: i32, eps: f32) {
+  constructor(inp: Float64Array, gamma: Float64Array, beta: Float64Array, rows: i32, dim: i32, eps: f64) {
     this.out = new Float64Array(rows * dim);
     this.mean = new Float64Array(rows);
     this.rstd = new Float64Array(rows);
     for (let r = 0; r < rows; r++) {
       let sum = 0.0;
-      for (let t = 0; t < dim; t++) sum += <f64>inp[r * dim + t];
+      for (let t = 0; t < dim; t++) sum += inp[r * dim + t];
       const mean = sum / <f64>dim;
       let sq = 0.0;
       for (let t = 0; t < dim; t++) {
-        const c = <f64>inp[r * dim + t] - mean;
+        const c = inp[r * dim + t] - mean;
         sq += c * c;
       }
-      const rstd = 1.0 / Math.sqrt(sq / <f64>dim + <f64>eps);
+      const rstd = 1.0 / Math.sqrt(sq / <f64>dim + eps);
       for (let t = 0; t < dim; t++) {
-        this.out[r * dim + t] = (<f64>inp[r * dim + t] - mean) * rstd * <f64>gamma[t] + <f64>beta[t];
+        this.out[r * dim + t] = (inp[r * dim + t] - mean) * rstd * gamma[t] + beta[t];
       }
       this.mean[r] = mean;
       this.rstd[r] = rstd;
@@ -214,3 +226,15 @@ export function refEmbedding(
   }
   return out;
 }
+
+// ---- finite differences ------------------------------------------------------------------
+
+/** Σ a[i]·b[i] in f64: the scalar loss whose gradient a backward pass computes, for dOut = b. */
+export function dotF64(a: Float64Array, b: Float64Array): f64 {
+  let s = 0.0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/** Central-difference step: with inputs of order 1, truncation (~h²) and f64 rounding (~1e-16/h) both stay below 1e-8. */
+export const FD_STEP: f64 = 1e-4;

@@ -34,7 +34,7 @@ export async function demo(argv: string[]): Promise<void> {
   const total = PAPER_WIDTHS.length * PAPER_DEPTHS.length;
   for (const depth of PAPER_DEPTHS) {
     for (const width of PAPER_WIDTHS) {
-      process.stderr.write(`\r  timing ${rows.length + 1}/${total} (width ${width}, depth ${depth})   `);
+      progress(`timing ${rows.length + 1}/${total} (width ${width}, depth ${depth})`);
       const sub = model.subNetwork({ width, depth });
       const t = timeForward(model, { batch: 1, seq, width, depth, runs });
       if (width === 1 && depth === 1) fullMs = t.median_ms;
@@ -52,7 +52,7 @@ export async function demo(argv: string[]): Promise<void> {
       ]);
     }
   }
-  process.stderr.write("\r" + " ".repeat(60) + "\r");
+  progress("");
   printTable(["width", "depth", "heads", "ffn", "layers", "params M", "GFLOP", "ms", "GFLOP/s", "speed-up"], rows);
   console.log("\nThe trainer (DynaBERT_W, DynaBERT) is not built yet: this demo shows the engine's sub-networks only.");
 }
@@ -63,4 +63,10 @@ function printTable(header: string[], rows: string[][]): void {
   console.log(line(header));
   console.log("|" + widths.map((w) => "-".repeat(w + 1) + ":").join("|") + "|");
   for (const r of rows) console.log(line(r));
+}
+
+/** One status line: rewritten in place on a TTY, plain log lines otherwise. */
+function progress(message: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${message ? "  " + message : ""}`);
+  else if (message) process.stderr.write(`  ${message}\n`);
 }
