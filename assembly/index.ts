@@ -6,6 +6,9 @@ export * from "./gelu";
 export * from "./embedding";
 export * from "./elementwise";
 export * from "./random";
+export * from "./loss";
+export * from "./adamw";
+export * from "./dropout";
 
 /** First byte the TypeScript arena may use: everything below belongs to static data. */
 export function heap_base(): usize {

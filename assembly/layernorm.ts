@@ -15,6 +15,16 @@
   return f64x2.add(f64x2.add(acc, f64x2.mul(lo, lo)), f64x2.mul(hi, hi));
 }
 
+/** Row mean of `dim` floats at `x`, summed in f64. */
+function rowMean(x: usize, dim: i32): f64 {
+  const vecEnd = dim & ~3;
+  let sum2 = f64x2.splat(0);
+  for (let t = 0; t < vecEnd; t += 4) sum2 = accumulateF64(sum2, v128.load(x + (<usize>t << 2)));
+  let sum = f64x2.extract_lane(sum2, 0) + f64x2.extract_lane(sum2, 1);
+  for (let t = vecEnd; t < dim; t++) sum += <f64>load<f32>(x + (<usize>t << 2));
+  return sum / <f64>dim;
+}
+
 /**
  * `out[r][t] = (inp[r][t] - mean_r) · rstd_r · gamma[t] + beta[t]` with
  * `mean_r` the row mean and `rstd_r = 1/√(biased variance_r + eps)`.
@@ -36,11 +46,7 @@ export function layernorm_forward(
     const x = inp + <usize>r * rowBytes;
     const y = out + <usize>r * rowBytes;
 
-    let sum2 = f64x2.splat(0);
-    for (let t = 0; t < vecEnd; t += 4) sum2 = accumulateF64(sum2, v128.load(x + (<usize>t << 2)));
-    let sum = f64x2.extract_lane(sum2, 0) + f64x2.extract_lane(sum2, 1);
-    for (let t = vecEnd; t < dim; t++) sum += <f64>load<f32>(x + (<usize>t << 2));
-    const mean64 = sum / <f64>dim;
+    const mean64 = rowMean(x, dim);
     const meanHi = <f32>mean64;
     const meanLo = <f32>(mean64 - <f64>meanHi);
     const meanHiV = f32x4.splat(meanHi);
@@ -83,7 +89,9 @@ export function layernorm_forward(
  *   dBeta[t]   += Σ_r dOut[r][t]                                      (accumulated)
  *
  * dInp, dOut, inp: f32 `[rows][dim]` (`dInp` may equal `dOut`); gamma, dGamma, dBeta:
- * f32 `[dim]`; mean, rstd: f32 `[rows]` as saved by the forward pass.
+ * f32 `[dim]`; mean, rstd: f32 `[rows]` as saved by the forward pass. The forward centred
+ * with mean + a low-order correction; that correction is recomputed here from inp, so x̂
+ * is bit-for-bit the forward's (an f32 mean alone would be off by ulp(mean)·rstd).
  */
 export function layernorm_backward(
   dInp: usize, dGamma: usize, dBeta: usize, dOut: usize, inp: usize, gamma: usize,
@@ -95,9 +103,11 @@ export function layernorm_backward(
     const x = inp + <usize>r * rowBytes;
     const dy = dOut + <usize>r * rowBytes;
     const dx = dInp + <usize>r * rowBytes;
-    const m = load<f32>(mean + (<usize>r << 2));
+    const meanHi = load<f32>(mean + (<usize>r << 2));
+    const meanLo = <f32>(rowMean(x, dim) - <f64>meanHi);
     const rs = load<f32>(rstd + (<usize>r << 2));
-    const mV = f32x4.splat(m);
+    const meanHiV = f32x4.splat(meanHi);
+    const meanLoV = f32x4.splat(meanLo);
     const rsV = f32x4.splat(rs);
 
     // Pass 1 reads every dOut of the row (so dInp may overwrite it in pass 2).
@@ -105,7 +115,7 @@ export function layernorm_backward(
     let sumGX2 = f64x2.splat(0);
     for (let t = 0; t < vecEnd; t += 4) {
       const offset = <usize>t << 2;
-      const xhat = f32x4.mul(f32x4.sub(v128.load(x + offset), mV), rsV);
+      const xhat = f32x4.mul(f32x4.sub(f32x4.sub(v128.load(x + offset), meanHiV), meanLoV), rsV);
       const d = v128.load(dy + offset);
       const g = f32x4.mul(d, v128.load(gamma + offset));
       sumG2 = accumulateF64(sumG2, g);
@@ -117,7 +127,7 @@ export function layernorm_backward(
     let sumGX = f64x2.extract_lane(sumGX2, 0) + f64x2.extract_lane(sumGX2, 1);
     for (let t = vecEnd; t < dim; t++) {
       const offset = <usize>t << 2;
-      const xhat = (load<f32>(x + offset) - m) * rs;
+      const xhat = (load<f32>(x + offset) - meanHi - meanLo) * rs;
       const d = load<f32>(dy + offset);
       const g = d * load<f32>(gamma + offset);
       sumG += <f64>g;
@@ -132,14 +142,14 @@ export function layernorm_backward(
 
     for (let t = 0; t < vecEnd; t += 4) {
       const offset = <usize>t << 2;
-      const xhat = f32x4.mul(f32x4.sub(v128.load(x + offset), mV), rsV);
+      const xhat = f32x4.mul(f32x4.sub(f32x4.sub(v128.load(x + offset), meanHiV), meanLoV), rsV);
       const g = f32x4.mul(v128.load(dy + offset), v128.load(gamma + offset));
       const centred = f32x4.sub(f32x4.sub(g, meanGV), f32x4.mul(xhat, meanGXV));
       v128.store(dx + offset, f32x4.mul(centred, rsV));
     }
     for (let t = vecEnd; t < dim; t++) {
       const offset = <usize>t << 2;
-      const xhat = (load<f32>(x + offset) - m) * rs;
+      const xhat = (load<f32>(x + offset) - meanHi - meanLo) * rs;
       const g = load<f32>(dy + offset) * load<f32>(gamma + offset);
       store<f32>(dx + offset, (g - meanG - xhat * meanGX) * rs);
     }

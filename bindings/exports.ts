@@ -13,6 +13,11 @@ export interface CoreExports {
   unpack_weight(dst: number, src: number, n: number, k: number): void;
   linear_forward(out: number, inp: number, wp: number, bias: number, m: number, n: number, k: number, kFull: number, ldInp: number, ldOut: number): void;
 
+  /** dInp[i][t] (+)= Σ_{j<n} dOut[i][j]·W[j][t] for t < k (accumulate: 0 overwrite, 1 add). */
+  linear_backward_input(dInp: number, dOut: number, wp: number, m: number, n: number, k: number, kFull: number, ldDInp: number, ldDOut: number, accumulate: number): void;
+  /** dWp (packed like wp) += dOutᵀ·inp over the (n, k) prefix; dBias[j] += Σ_i dOut[i][j] (dBias may be 0). */
+  linear_backward_weight(dWp: number, dBias: number, dOut: number, inp: number, m: number, n: number, k: number, kFull: number, ldInp: number, ldDOut: number): void;
+
   // attention.ts
   attention_mask_additive(out: number, mask: number, n: number): void;
   attention_forward(
@@ -20,22 +25,47 @@ export interface CoreExports {
     batch: number, seq: number, heads: number, headDim: number, ldQKV: number, ldCtx: number,
   ): void;
 
+  attention_backward(
+    dq: number, dk: number, dv: number, dHeadMask: number, dCtx: number, probs: number,
+    q: number, k: number, v: number, headMask: number,
+    batch: number, seq: number, heads: number, headDim: number, ldQKV: number, ldCtx: number,
+  ): void;
+
   // layernorm.ts
   layernorm_forward(out: number, inp: number, gamma: number, beta: number, mean: number, rstd: number, rows: number, dim: number, eps: number): void;
+  layernorm_backward(dInp: number, dGamma: number, dBeta: number, dOut: number, inp: number, gamma: number, mean: number, rstd: number, rows: number, dim: number): void;
 
   // gelu.ts
   gelu_forward(out: number, inp: number, n: number): void;
+  gelu_backward(dInp: number, inp: number, dOut: number, n: number): void;
 
   // embedding.ts
   embedding_forward(out: number, ids: number, typeIds: number, word: number, pos: number, type: number, batch: number, seq: number, dim: number): void;
+  embedding_backward(dWord: number, dPos: number, dType: number, dOut: number, ids: number, typeIds: number, batch: number, seq: number, dim: number, padId: number): void;
 
   // elementwise.ts
   add_forward(out: number, a: number, b: number, n: number): void;
   tanh_forward(out: number, inp: number, n: number): void;
+  /** dInp = dOut·(1 − out²), from tanh's output; dInp may alias dOut. */
+  tanh_backward(dInp: number, out: number, dOut: number, n: number): void;
   f16_to_f32(dst: number, src: number, n: number): void;
   bf16_to_f32(dst: number, src: number, n: number): void;
   f32_to_f16(dst: number, src: number, n: number): void;
   f32_to_bf16(dst: number, src: number, n: number): void;
+
+  // loss.ts: each returns the unscaled loss and adds scale·gradient into its d* buffer.
+  cross_entropy_forward_backward(dLogits: number, logits: number, labels: number, batch: number, classes: number, scale: number): number;
+  masked_lm_cross_entropy_forward_backward(dLogits: number, logits: number, labels: number, rows: number, vocab: number, ignoreIndex: number, scale: number): number;
+  soft_cross_entropy_forward_backward(dStudent: number, student: number, teacher: number, batch: number, classes: number, scale: number): number;
+  mse_forward_backward(dA: number, a: number, b: number, n: number, scale: number): number;
+  attention_mse_forward_backward(dA: number, a: number, b: number, n: number, scale: number): number;
+  cosine_embedding_forward_backward(dA: number, a: number, b: number, rowMask: number, rows: number, dim: number, scale: number): number;
+
+  // adamw.ts
+  adamw_step(param: number, grad: number, m: number, v: number, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
+  grad_sum_squares(grad: number, n: number): number;
+  scale_inplace(x: number, n: number, s: number): void;
+  zero_fill(x: number, n: number): void;
 
   // random.ts
   fill_normal(dst: number, n: number, seed: number, mean: number, std: number): void;

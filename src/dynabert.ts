@@ -123,6 +123,15 @@ export class DynaBert {
     return this.tokenizer.encodeBatch(texts, { maxLength: limit, truncation: true, padding: "longest" });
   }
 
+  /**
+   * The wasm core and the weights in it, for the trainer and exporters in
+   * this package. Not a stable API.
+   * @internal
+   */
+  get engine(): { readonly core: Core; readonly weights: ModelWeights } {
+    return { core: this.core, weights: this.weights };
+  }
+
   /** Bytes of wasm memory the model holds (weights, plus the largest scratch so far). */
   get memoryBytes(): number {
     return this.core.arena.memoryBytes;

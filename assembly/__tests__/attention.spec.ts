@@ -1,7 +1,9 @@
 /// <reference types="@as-pect/assembly/types/as-pect" />
-import { attention_forward, attention_mask_additive } from "../attention";
+import { attention_backward, attention_forward, attention_mask_additive } from "../attention";
 import { exp4 } from "../simd_exp_erf";
-import { AttentionReference, Rng, SENTINEL, addressOf, filledF32, refMaskAdditive, toF64 } from "./reference_ops";
+import {
+  AttentionReference, FD_STEP, Rng, SENTINEL, addressOf, dotF64, filledF32, randomF32, refMaskAdditive, toF64,
+} from "./reference_ops";
 
 const U: f64 = 5.960464477539063e-8; // 2^-24, the f32 unit roundoff
 const GUARD = 8; // floats after every output buffer that must stay SENTINEL
@@ -316,5 +318,176 @@ describe("attention_forward", () => {
         expect<f32>(masked.ctx[r * width + 2 * c.headDim + t]).toBe(0.0);
       }
     }
+  });
+});
+
+// ---- backward ------------------------------------------------------------------------------
+
+/** Inputs of the f64 loss Σ dCtx·ctx(q, k, v, headMask), the function attention_backward differentiates. */
+class AttentionLoss {
+  q: Float64Array = new Float64Array(0);
+  k: Float64Array = new Float64Array(0);
+  v: Float64Array = new Float64Array(0);
+  maskAdd: Float64Array = new Float64Array(0);
+  headMask: Float64Array = new Float64Array(0);
+  /** `[batch][seq][heads·headDim]` (compact). */
+  dCtx: Float64Array = new Float64Array(0);
+  batch: i32 = 0;
+  seq: i32 = 0;
+  heads: i32 = 0;
+  headDim: i32 = 0;
+  ld: i32 = 0;
+
+  value(): f64 {
+    const ref = new AttentionReference(
+      this.q, 0, this.k, 0, this.v, 0, this.maskAdd, this.headMask,
+      this.batch, this.seq, this.heads, this.headDim, this.ld,
+    );
+    return dotF64(ref.ctx, this.dCtx);
+  }
+
+  /** Central difference with respect to element i of `param` (one of q, k, v, headMask). */
+  slope(param: Float64Array, i: i32): f64 {
+    const saved = param[i];
+    param[i] = saved + FD_STEP;
+    const up = this.value();
+    param[i] = saved - FD_STEP;
+    const down = this.value();
+    param[i] = saved;
+    return (up - down) / (2.0 * FD_STEP);
+  }
+}
+
+/**
+ * Compares one gradient tensor with central differences at the head columns of
+ * `[batch][seq][ld]` (every `stride`-th element, to bound the cost for large cases).
+ * Tolerance: 1e-5 of the largest difference quotient of the tensor. f32 rounding in the
+ * kernel is ~1e-6 of that scale, the quotient's own error ~1e-8; a wrong softmax backward
+ * (missing the row term r_i), a missing 1/√d or head mask, or a swapped q/k is off by ≫ 1e-2.
+ */
+function checkGradient(name: string, grad: Float32Array, param: Float64Array, loss: AttentionLoss, stride: i32): void {
+  // With one key the softmax is constant, so q and k get exactly zero: scale 0, tolerance 0.
+  const width = loss.heads * loss.headDim;
+  const count = loss.batch * loss.seq * width;
+  const expected = new Float64Array(count);
+  let scale = 0.0;
+  for (let e = 0; e < count; e += stride) {
+    const i = (e / width) * loss.ld + (e % width);
+    expected[e] = loss.slope(param, i);
+    scale = max<f64>(scale, Math.abs(expected[e]));
+  }
+  let worst = 0.0;
+  for (let e = 0; e < count; e += stride) {
+    const i = (e / width) * loss.ld + (e % width);
+    const err = Math.abs(<f64>grad[i] - expected[e]);
+    worst = max<f64>(worst, scale > 0 ? err / (1e-5 * scale) : err);
+  }
+  if (loss.seq > 1) expect<f64>(scale).toBeGreaterThan(0.0, name + ": the loss must depend on it");
+  expect<f64>(worst).toBeLessThanOrEqual(scale > 0 ? 1.0 : 0.0, name + ": worst error / tolerance");
+}
+
+/**
+ * Forward then backward through the kernels; q, k, v and dq, dk, dv are `[batch][seq][ld]`
+ * with `qkvPad` extra columns (NaN in inputs, SENTINEL in outputs: neither read nor written),
+ * dCtx has `ctxPad` NaN columns. dHeadMask starts non-zero to check it accumulates.
+ */
+function checkAttentionBackward(
+  batch: i32, seq: i32, heads: i32, headDim: i32, qkvPad: i32, ctxPad: i32,
+  lengths: i32[], headMaskValues: f32[] | null, stride: i32, seed: u32,
+): void {
+  const rng = new Rng(seed);
+  const width = heads * headDim;
+  const ld = width + qkvPad;
+  const ldCtx = width + ctxPad;
+  const rows = batch * seq;
+  const q = filledF32(rows * ld, NaN);
+  const k = filledF32(rows * ld, NaN);
+  const v = filledF32(rows * ld, NaN);
+  const dCtx = filledF32(rows * ldCtx, NaN);
+  for (let r = 0; r < rows; r++) {
+    for (let t = 0; t < width; t++) {
+      q[r * ld + t] = <f32>rng.uniform(-1.5, 1.5);
+      k[r * ld + t] = <f32>rng.uniform(-1.5, 1.5);
+      v[r * ld + t] = <f32>rng.uniform(-1.0, 1.0);
+      dCtx[r * ldCtx + t] = <f32>rng.uniform(-1.0, 1.0);
+    }
+  }
+  const mask = paddingMask(seq, lengths);
+  const maskAdd = new Float32Array(rows);
+  attention_mask_additive(maskAdd.dataStart, mask.dataStart, rows);
+  const headMask = headMaskValues != null ? headMaskOf(<f32[]>headMaskValues) : null;
+  const headMaskPtr = headMask != null ? headMask.dataStart : 0;
+
+  const probs = new Float32Array(batch * heads * seq * seq);
+  const ctx = new Float32Array(rows * ldCtx);
+  attention_forward(ctx.dataStart, probs.dataStart, q.dataStart, k.dataStart, v.dataStart, maskAdd.dataStart, headMaskPtr, batch, seq, heads, headDim, ld, ldCtx);
+
+  const dq = filledF32(rows * ld + GUARD, SENTINEL);
+  const dk = filledF32(rows * ld + GUARD, SENTINEL);
+  const dv = filledF32(rows * ld + GUARD, SENTINEL);
+  const dHeadMaskStart = randomF32(rng, heads, -1.0, 1.0);
+  const dHeadMask = new Float32Array(heads);
+  for (let h = 0; h < heads; h++) dHeadMask[h] = dHeadMaskStart[h];
+  attention_backward(
+    dq.dataStart, dk.dataStart, dv.dataStart, dHeadMask.dataStart, dCtx.dataStart, probs.dataStart,
+    q.dataStart, k.dataStart, v.dataStart, headMaskPtr, batch, seq, heads, headDim, ld, ldCtx,
+  );
+
+  const loss = new AttentionLoss();
+  loss.q = toF64(q);
+  loss.k = toF64(k);
+  loss.v = toF64(v);
+  loss.maskAdd = toF64(maskAdd);
+  loss.headMask = headMask != null ? toF64(headMask) : toF64(filledF32(heads, 1.0));
+  loss.dCtx = new Float64Array(rows * width);
+  for (let r = 0; r < rows; r++) for (let t = 0; t < width; t++) loss.dCtx[r * width + t] = <f64>dCtx[r * ldCtx + t];
+  loss.batch = batch;
+  loss.seq = seq;
+  loss.heads = heads;
+  loss.headDim = headDim;
+  loss.ld = ld;
+
+  checkGradient("dq", dq, loss.q, loss, stride);
+  checkGradient("dk", dk, loss.k, loss, stride);
+  checkGradient("dv", dv, loss.v, loss, stride);
+
+  let hmScale = 0.0;
+  const hmExpected = new Float64Array(heads);
+  for (let h = 0; h < heads; h++) {
+    hmExpected[h] = loss.slope(loss.headMask, h);
+    hmScale = max<f64>(hmScale, Math.abs(hmExpected[h]));
+  }
+  for (let h = 0; h < heads; h++) {
+    const got = <f64>dHeadMask[h] - <f64>dHeadMaskStart[h];
+    expect<f64>(Math.abs(got - hmExpected[h])).toBeLessThanOrEqual(1e-5 * hmScale, "dHeadMask (accumulated)");
+  }
+
+  let strayWrites = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let t = width; t < ld; t++) {
+      if (dq[r * ld + t] != SENTINEL) strayWrites++;
+      if (dk[r * ld + t] != SENTINEL) strayWrites++;
+      if (dv[r * ld + t] != SENTINEL) strayWrites++;
+    }
+  }
+  for (let g = 0; g < GUARD; g++) {
+    if (dq[rows * ld + g] != SENTINEL) strayWrites++;
+    if (dk[rows * ld + g] != SENTINEL) strayWrites++;
+    if (dv[rows * ld + g] != SENTINEL) strayWrites++;
+  }
+  expect<i32>(strayWrites).toBe(0, "writes outside the head columns of dq, dk, dv");
+}
+
+describe("attention_backward", () => {
+  it("matches central differences: 3 heads of 5, seq 7, padding, head mask with a 0, strided rows", () => {
+    checkAttentionBackward(2, 7, 3, 5, 2, 3, [7, 4], [1.0, 0.0, 0.6], 1, 51);
+  });
+
+  it("matches for headDim 16 over seq 33 with one sequence attending to 2 keys, no head mask", () => {
+    checkAttentionBackward(2, 33, 2, 16, 0, 1, [33, 2], null, 17, 52);
+  });
+
+  it("matches for a single token (seq 1, headDim 3): softmax has no gradient, v takes it all", () => {
+    checkAttentionBackward(1, 1, 1, 3, 1, 0, [1], [0.5], 1, 53);
   });
 });

@@ -1,7 +1,7 @@
 /// <reference types="@as-pect/assembly/types/as-pect" />
-import { gelu_forward } from "../gelu";
+import { gelu_backward, gelu_forward } from "../gelu";
 import { erf4 } from "../simd_exp_erf";
-import { Rng, refErf, refErfc, refGelu, SENTINEL, filledF32, randomF32 } from "./reference_ops";
+import { FD_STEP, Rng, refErf, refErfc, refGelu, SENTINEL, filledF32, randomF32 } from "./reference_ops";
 
 const MIN_NORMAL: f64 = 1.1754943508222875e-38; // 2^-126
 
@@ -143,5 +143,58 @@ describe("gelu_forward", () => {
         expect<f32>(inPlace[i]).toBe(SENTINEL, "in-place wrote past n");
       }
     }
+  });
+});
+
+describe("gelu_backward", () => {
+  it("matches central differences of the f64 GELU, x in [-14, 14], tails and in place", () => {
+    // GELU' = Φ(x) + x·φ(x). The kernel's error is a few ulp of the two terms' magnitudes,
+    // so the bound is 2^-20·(Φ + |x|φ)·|dOut| plus 1e-8·|dOut| for the difference quotient.
+    // Dropping the x·φ term, or using the tanh form's slope, misses by ≥ 1e-3.
+    const rng = new Rng(41);
+    const n = 4003; // not a multiple of 4
+    const x = new Float32Array(n);
+    for (let i = 0; i < n; i++) x[i] = <f32>(-14.0 + 28.0 * <f64>i / <f64>(n - 1));
+    const dOut = randomF32(rng, n, -2.0, 2.0);
+    const dInp = filledF32(n + 4, SENTINEL);
+    gelu_backward(dInp.dataStart, x.dataStart, dOut.dataStart, n);
+    let worst = 0.0;
+    let worstX: f32 = 0;
+    for (let i = 0; i < n; i++) {
+      const xi = <f64>x[i];
+      const slope = (refGelu(xi + FD_STEP) - refGelu(xi - FD_STEP)) / (2.0 * FD_STEP);
+      const expected = <f64>dOut[i] * slope;
+      const cdf = 0.5 * refErfc(-xi * Math.SQRT1_2);
+      const density = Math.exp(-0.5 * xi * xi) / Math.sqrt(2.0 * Math.PI);
+      const tol = Math.abs(<f64>dOut[i]) * (9.5367431640625e-7 * (cdf + Math.abs(xi) * density) + 1e-8);
+      const ratio = Math.abs(<f64>dInp[i] - expected) / tol;
+      if (ratio > worst) {
+        worst = ratio;
+        worstX = x[i];
+      }
+    }
+    expect<f64>(worst).toBeLessThanOrEqual(1.0, "worst error/tolerance at x = " + worstX.toString());
+    for (let g = 0; g < 4; g++) expect<f32>(dInp[n + g]).toBe(SENTINEL, "wrote past n");
+
+    // dInp may be dOut: same bits as out of place.
+    const inPlace = new Float32Array(n);
+    for (let i = 0; i < n; i++) inPlace[i] = dOut[i];
+    gelu_backward(inPlace.dataStart, x.dataStart, inPlace.dataStart, n);
+    for (let i = 0; i < n; i++) expect<u32>(reinterpret<u32>(inPlace[i])).toBe(reinterpret<u32>(dInp[i]));
+  });
+
+  it("passes the gradient through for large x and blocks it for very negative x", () => {
+    const x = new Float32Array(4);
+    x[0] = 30.0;
+    x[1] = -30.0;
+    x[2] = 0.0;
+    x[3] = 1e20;
+    const dOut = filledF32(4, 3.0);
+    const dInp = new Float32Array(4);
+    gelu_backward(dInp.dataStart, x.dataStart, dOut.dataStart, 4);
+    expect<f32>(dInp[0]).toBe(3.0);
+    expect<f32>(dInp[1]).toBe(0.0);
+    expect<f32>(dInp[2]).toBe(1.5); // GELU'(0) = Φ(0) = 1/2
+    expect<f32>(dInp[3]).toBe(3.0);
   });
 });

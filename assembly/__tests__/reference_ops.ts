@@ -227,6 +227,22 @@ export function refEmbedding(
   return out;
 }
 
+/** The embedding sum in f64, for finite differences: out `[batch][seq][dim]`. */
+export function refEmbeddingF64(
+  ids: Int32Array, typeIds: Int32Array | null, word: Float64Array, pos: Float64Array, type: Float64Array,
+  batch: i32, seq: i32, dim: i32,
+): Float64Array {
+  const out = new Float64Array(batch * seq * dim);
+  for (let b = 0; b < batch; b++) {
+    for (let s = 0; s < seq; s++) {
+      const token = b * seq + s;
+      const tid = typeIds != null ? typeIds[token] : 0;
+      for (let t = 0; t < dim; t++) out[token * dim + t] = word[ids[token] * dim + t] + type[tid * dim + t] + pos[s * dim + t];
+    }
+  }
+  return out;
+}
+
 // ---- finite differences ------------------------------------------------------------------
 
 /** Σ a[i]·b[i] in f64: the scalar loss whose gradient a backward pass computes, for dOut = b. */

@@ -49,9 +49,12 @@ def embed(params, cfg, input_ids, token_type_ids):
     return layer_norm(x, params, "embeddings.LayerNorm", cfg["layer_norm_eps"])
 
 
-def encoder_layer(params, cfg, layer, x, mask_add, heads, intermediate):
+def encoder_layer(params, cfg, layer, x, mask_add, heads, intermediate, head_mask=None):
     """One BERT layer on [B,S,D] using only the first `heads` heads and the
-    first `intermediate` FFN neurons. `mask_add` is [B,1,1,S]."""
+    first `intermediate` FFN neurons. `mask_add` is [B,1,1,S]. `head_mask`
+    ([num_heads] or None) multiplies each head's attention probabilities
+    after the softmax, as HF's head_mask does; its gradient is the head
+    importance of DESIGN.md §2. None leaves the computation untouched."""
     p = f"encoder.layer.{layer}."
     batch, seq, _ = x.shape
     head_dim = head_size(cfg)
@@ -65,6 +68,8 @@ def encoder_layer(params, cfg, layer, x, mask_add, heads, intermediate):
     q, k, v = project("attention.self.query"), project("attention.self.key"), project("attention.self.value")
     scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(head_dim)
     probs = torch.softmax(scores + mask_add, dim=-1)
+    if head_mask is not None:
+        probs = probs * head_mask[:heads].view(1, heads, 1, 1)
     context = torch.matmul(probs, v).permute(0, 2, 1, 3).reshape(batch, seq, width)
     attn = F.linear(context, params[p + "attention.output.dense.weight"][:, :width], params[p + "attention.output.dense.bias"])
     h1 = layer_norm(attn + x, params, p + "attention.output.LayerNorm", cfg["layer_norm_eps"])
@@ -74,8 +79,9 @@ def encoder_layer(params, cfg, layer, x, mask_add, heads, intermediate):
     return layer_norm(out + h1, params, p + "output.LayerNorm", cfg["layer_norm_eps"])
 
 
-def forward(params, cfg, input_ids, attention_mask, token_type_ids, width=1.0, depth=1.0):
-    """Returns (logits [B,K] or None, hidden [1+depth,B,S,D]) in the params' dtype."""
+def forward(params, cfg, input_ids, attention_mask, token_type_ids, width=1.0, depth=1.0, head_mask=None):
+    """Returns (logits [B,K] or None, hidden [1+depth,B,S,D]) in the params' dtype.
+    `head_mask`: optional [num_layers][num_heads], see encoder_layer."""
     dtype = params["embeddings.word_embeddings.weight"].dtype
     heads = kept_heads(cfg["num_attention_heads"], width)
     intermediate = width_sliced_size(cfg["num_attention_heads"], width, cfg["intermediate_size"])
@@ -84,7 +90,8 @@ def forward(params, cfg, input_ids, attention_mask, token_type_ids, width=1.0, d
     x = embed(params, cfg, input_ids, token_type_ids)
     hidden = [x]
     for layer in kept_layers(cfg["num_hidden_layers"], depth):
-        x = encoder_layer(params, cfg, layer, x, mask_add, heads, intermediate)
+        x = encoder_layer(params, cfg, layer, x, mask_add, heads, intermediate,
+                          None if head_mask is None else head_mask[layer])
         hidden.append(x)
 
     logits = None
