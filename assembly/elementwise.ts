@@ -30,6 +30,18 @@ export function tanh_forward(out: usize, inp: usize, n: i32): void {
   }
 }
 
+/**
+ * Gradient of tanh_forward from its output: dInp[i] = dOut[i]·(1 − out[i]²);
+ * dInp, out, dOut f32 [n]; dInp may equal dOut (the pooler reuses its buffer).
+ */
+export function tanh_backward(dInp: usize, out: usize, dOut: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const y = load<f32>(out + o);
+    store<f32>(dInp + o, load<f32>(dOut + o) * (1.0 - y * y));
+  }
+}
+
 /** dst f32 [n] ← src IEEE binary16 bits u16 [n]; exact, NaN payloads kept. */
 export function f16_to_f32(dst: usize, src: usize, n: i32): void {
   const signMask = i32x4.splat(0x8000);

@@ -168,6 +168,259 @@ function forwardTile(
   if (rows > 3) storeCols(out + 3 * ldO, c30, c31, cols);
 }
 
+/**
+ * Columns of dInp one sweep covers: the W band they read (every panel × this
+ * many reduction rows × PANEL floats, 192 KiB at n = 3072) stays in L2 while
+ * all rows of dOut pass it.
+ */
+const T_BAND: i32 = 16;
+
+/**
+ * dInp[i*ldDInp + t] (+)= Σ_{j<n} dOut[i*ldDOut + j] · W[j][t], i < m, t < k.
+ * - dInp: f32 [m][ldDInp], columns < k written; overwritten, or added to when
+ *   `accumulate` (a residual branch's gradient); must not overlap dOut;
+ * - dOut: f32 [m][ldDOut], columns < n read;
+ * - wp: packed from [nFull][kFull], n ≤ nFull, k ≤ kFull (as linear_forward).
+ */
+export function linear_backward_input(
+  dInp: usize, dOut: usize, wp: usize,
+  m: i32, n: i32, k: i32, kFull: i32, ldDInp: i32, ldDOut: i32, accumulate: bool,
+): void {
+  if (m <= 0 || k <= 0) return;
+  const ldI = <usize>ldDInp << 2;
+  const ldD = <usize>ldDOut << 2;
+  const panelStride = <usize>kFull * PANEL_BYTES;
+  const fullPanels = max(n, 0) / PANEL;
+  const tailCols = max(n, 0) % PANEL;
+  for (let t0 = 0; t0 < k; t0 += T_BAND) {
+    const tEnd = min(k, t0 + T_BAND);
+    let i = 0;
+    for (; i < m; i += 2) {
+      const di = dInp + <usize>i * ldI;
+      const oi = dOut + <usize>i * ldD;
+      const pair = i + 2 <= m;
+      let t = t0;
+      for (; t + 2 <= tEnd; t += 2) {
+        const at = di + (<usize>t << 2);
+        const w = wp + <usize>t * PANEL_BYTES;
+        if (pair) backwardInputTile(2, 2, at, oi, w, panelStride, fullPanels, tailCols, ldI, ldD, accumulate);
+        else backwardInputTile(1, 2, at, oi, w, panelStride, fullPanels, tailCols, ldI, ldD, accumulate);
+      }
+      if (t < tEnd) {
+        const at = di + (<usize>t << 2);
+        const w = wp + <usize>t * PANEL_BYTES;
+        if (pair) backwardInputTile(2, 1, at, oi, w, panelStride, fullPanels, tailCols, ldI, ldD, accumulate);
+        else backwardInputTile(1, 1, at, oi, w, panelStride, fullPanels, tailCols, ldI, ldD, accumulate);
+      }
+    }
+  }
+}
+
+/**
+ * dInp for `rows` (1–2) rows × `cols` (1–2) reduction indices, each a dot
+ * product of a dOut row with a packed W row (W[·][t] is contiguous within a
+ * panel), kept as a 4-lane partial sum across panels and reduced at the end.
+ * 2 × 2 keeps 4 dOut + 4 W vectors + 4 sums live: 14 registers with temps.
+ */
+// @ts-ignore: decorator
+@inline
+function backwardInputTile(
+  rows: i32, cols: i32, dInp: usize, dOut: usize, w: usize, panelStride: usize,
+  fullPanels: i32, tailCols: i32, ldI: usize, ldD: usize, accumulate: bool,
+): void {
+  let s00 = f32x4.splat(0), s01 = s00, s10 = s00, s11 = s00;
+  let d0 = dOut;
+  let d1 = dOut + ldD;
+  let wt = w;
+  const wEnd = w + <usize>fullPanels * panelStride;
+  for (; wt < wEnd; wt += panelStride) {
+    const x00 = v128.load(d0);
+    const x01 = v128.load(d0, 16);
+    const w00 = v128.load(wt);
+    const w01 = v128.load(wt, 16);
+    s00 = f32x4.add(s00, f32x4.add(f32x4.mul(x00, w00), f32x4.mul(x01, w01)));
+    if (cols > 1) {
+      const w10 = v128.load(wt, 32);
+      const w11 = v128.load(wt, 48);
+      s01 = f32x4.add(s01, f32x4.add(f32x4.mul(x00, w10), f32x4.mul(x01, w11)));
+      if (rows > 1) {
+        const x10 = v128.load(d1);
+        const x11 = v128.load(d1, 16);
+        s10 = f32x4.add(s10, f32x4.add(f32x4.mul(x10, w00), f32x4.mul(x11, w01)));
+        s11 = f32x4.add(s11, f32x4.add(f32x4.mul(x10, w10), f32x4.mul(x11, w11)));
+      }
+    } else if (rows > 1) {
+      const x10 = v128.load(d1);
+      const x11 = v128.load(d1, 16);
+      s10 = f32x4.add(s10, f32x4.add(f32x4.mul(x10, w00), f32x4.mul(x11, w01)));
+    }
+    d0 += PANEL_BYTES;
+    d1 += PANEL_BYTES;
+  }
+  if (tailCols > 0) {
+    // The last, partial panel: dOut past column n may hold anything (even
+    // NaN), so only its first tailCols floats are read; W rows past n are
+    // masked too, so that 0 · inf in an unused row cannot leak in.
+    const lo = min(tailCols, 4);
+    const hi = max(tailCols - 4, 0);
+    const lane = i32x4(0, 1, 2, 3);
+    const maskLo = i32x4.lt_s(lane, i32x4.splat(lo));
+    const maskHi = i32x4.lt_s(lane, i32x4.splat(hi));
+    const x00 = loadLanes(d0, lo);
+    const x01 = loadLanes(d0 + 16, hi);
+    const w00 = v128.and(v128.load(wt), maskLo);
+    const w01 = v128.and(v128.load(wt, 16), maskHi);
+    s00 = f32x4.add(s00, f32x4.add(f32x4.mul(x00, w00), f32x4.mul(x01, w01)));
+    if (rows > 1) {
+      const x10 = loadLanes(d1, lo);
+      const x11 = loadLanes(d1 + 16, hi);
+      s10 = f32x4.add(s10, f32x4.add(f32x4.mul(x10, w00), f32x4.mul(x11, w01)));
+      if (cols > 1) {
+        const w10 = v128.and(v128.load(wt, 32), maskLo);
+        const w11 = v128.and(v128.load(wt, 48), maskHi);
+        s01 = f32x4.add(s01, f32x4.add(f32x4.mul(x00, w10), f32x4.mul(x01, w11)));
+        s11 = f32x4.add(s11, f32x4.add(f32x4.mul(x10, w10), f32x4.mul(x11, w11)));
+      }
+    } else if (cols > 1) {
+      const w10 = v128.and(v128.load(wt, 32), maskLo);
+      const w11 = v128.and(v128.load(wt, 48), maskHi);
+      s01 = f32x4.add(s01, f32x4.add(f32x4.mul(x00, w10), f32x4.mul(x01, w11)));
+    }
+  }
+  writeSum(dInp, s00, accumulate);
+  if (cols > 1) writeSum(dInp + 4, s01, accumulate);
+  if (rows > 1) {
+    writeSum(dInp + ldI, s10, accumulate);
+    if (cols > 1) writeSum(dInp + ldI + 4, s11, accumulate);
+  }
+}
+
+/** *p = sum of v's lanes, or *p += it. */
+// @ts-ignore: decorator
+@inline
+function writeSum(p: usize, v: v128, accumulate: bool): void {
+  const pairs = f32x4.add(v, i32x4.shuffle(v, v, 2, 3, 0, 1));
+  const sum = f32x4.extract_lane(f32x4.add(pairs, i32x4.shuffle(pairs, pairs, 1, 0, 3, 2)), 0);
+  store<f32>(p, accumulate ? load<f32>(p) + sum : sum);
+}
+
+/**
+ * Gradients of the weight and bias, added to what dWp and dBias hold:
+ *   dW[j][t] += Σ_{i<m} dOut[i*ldDOut + j] · inp[i*ldInp + t],  j < n, t < k,
+ *   dBias[j] += Σ_{i<m} dOut[i*ldDOut + j],                      j < n.
+ * - dWp: packed like the weight, from [nFull][kFull] (n ≤ nFull, k ≤ kFull),
+ *   so AdamW can treat weight, gradient and moments as flat arrays; entries
+ *   outside [n][k] are untouched; or 0 for no weight gradient;
+ * - dBias: f32 [≥ n] or 0;
+ * - dOut: f32 [m][ldDOut]; inp: f32 [m][ldInp], the forward's input.
+ */
+export function linear_backward_weight(
+  dWp: usize, dBias: usize, dOut: usize, inp: usize,
+  m: i32, n: i32, k: i32, kFull: i32, ldInp: i32, ldDOut: i32,
+): void {
+  if (m <= 0 || n <= 0) return;
+  const ldI = <usize>ldInp << 2;
+  const ldD = <usize>ldDOut << 2;
+  if (dBias != 0) biasGradient(dBias, dOut, m, n, ldD);
+  if (dWp == 0 || k <= 0) return;
+  const panelStride = <usize>kFull * PANEL_BYTES;
+  const panels = (n + PANEL - 1) / PANEL;
+  // Rows per pass, as in linear_forward: this pass's input rows stay in L2
+  // while every panel of dOut columns streams past them.
+  const chunk = max(1, ROW_CHUNK_BYTES / max(1, k * 4));
+  for (let i0 = 0; i0 < m; i0 += chunk) {
+    const rows = min(chunk, m - i0);
+    const inpRows = inp + <usize>i0 * ldI;
+    for (let p = 0; p < panels; p++) {
+      const j0 = p * PANEL;
+      const cols = min(PANEL, n - j0);
+      const dPanel = dWp + <usize>p * panelStride;
+      const dO = dOut + <usize>i0 * ldD + (<usize>j0 << 2);
+      let t = 0;
+      if (cols == PANEL) {
+        for (; t + ROWS <= k; t += ROWS) weightTile(4, true, dPanel, inpRows, dO, t, rows, ldI, ldD, cols);
+      } else {
+        for (; t + ROWS <= k; t += ROWS) weightTile(4, false, dPanel, inpRows, dO, t, rows, ldI, ldD, cols);
+      }
+      // Leftover reduction indices, one at a time: at most 3 of them.
+      for (; t < k; t++) weightTile(1, false, dPanel, inpRows, dO, t, rows, ldI, ldD, cols);
+    }
+  }
+}
+
+/**
+ * dWp[p][t .. t+tRows)[0 .. cols) += Σ over `rows` rows of inp[i][t + r] · dOut[i][j0 ..]:
+ * the forward microkernel with the roles turned — inp broadcast (tRows
+ * consecutive floats of one row), a dOut row slice as the panel vectors, the
+ * reduction running down the rows. `full` (cols == PANEL) is a compile-time
+ * constant; otherwise dOut past column n is never read and dWp past it never written.
+ */
+// @ts-ignore: decorator
+@inline
+function weightTile(
+  tRows: i32, full: bool, dPanel: usize, inp: usize, dOut: usize, t: i32,
+  rows: i32, ldI: usize, ldD: usize, cols: i32,
+): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00;
+  let c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  const lo = min(cols, 4);
+  const hi = max(cols - 4, 0);
+  let a = inp + (<usize>t << 2);
+  let d = dOut;
+  const aEnd = a + <usize>rows * ldI;
+  for (; a < aEnd; a += ldI) {
+    const y0 = full ? v128.load(d) : loadLanes(d, lo);
+    const y1 = full ? v128.load(d, 16) : loadLanes(d + 16, hi);
+    const x0 = v128.load32_splat(a);
+    c00 = f32x4.add(c00, f32x4.mul(x0, y0));
+    c01 = f32x4.add(c01, f32x4.mul(x0, y1));
+    if (tRows > 1) {
+      const x1 = v128.load32_splat(a, 4);
+      c10 = f32x4.add(c10, f32x4.mul(x1, y0));
+      c11 = f32x4.add(c11, f32x4.mul(x1, y1));
+    }
+    if (tRows > 2) {
+      const x2 = v128.load32_splat(a, 8);
+      c20 = f32x4.add(c20, f32x4.mul(x2, y0));
+      c21 = f32x4.add(c21, f32x4.mul(x2, y1));
+    }
+    if (tRows > 3) {
+      const x3 = v128.load32_splat(a, 12);
+      c30 = f32x4.add(c30, f32x4.mul(x3, y0));
+      c31 = f32x4.add(c31, f32x4.mul(x3, y1));
+    }
+    d += ldD;
+  }
+  const o = dPanel + <usize>t * PANEL_BYTES;
+  addCols(o, c00, c01, cols);
+  if (tRows > 1) addCols(o + PANEL_BYTES, c10, c11, cols);
+  if (tRows > 2) addCols(o + 2 * PANEL_BYTES, c20, c21, cols);
+  if (tRows > 3) addCols(o + 3 * PANEL_BYTES, c30, c31, cols);
+}
+
+/** p[0 .. cols) += lo:hi, leaving p[cols .. PANEL) as it was. */
+// @ts-ignore: decorator
+@inline
+function addCols(p: usize, lo: v128, hi: v128, cols: i32): void {
+  storeCols(p, f32x4.add(v128.load(p), lo), f32x4.add(v128.load(p, 16), hi), cols);
+}
+
+/** dBias[j] += Σ_i dOut[i][j], j < n. */
+function biasGradient(dBias: usize, dOut: usize, m: i32, n: i32, ldD: usize): void {
+  for (let i = 0; i < m; i++) {
+    const row = dOut + <usize>i * ldD;
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(dBias + o, f32x4.add(v128.load(dBias + o), v128.load(row + o)));
+    }
+    for (; j < n; j++) {
+      const o = <usize>j << 2;
+      store<f32>(dBias + o, load<f32>(dBias + o) + load<f32>(row + o));
+    }
+  }
+}
+
 /** The first `count` (0–4) floats at p as a vector, zeros after: never reads past them. */
 // @ts-ignore: decorator
 @inline
@@ -189,7 +442,7 @@ function storeCols(p: usize, lo: v128, hi: v128, cols: i32): void {
     v128.store(p, hi, 16);
   } else if (cols >= 4) {
     v128.store(p, lo);
-    v128.store(p, hi, 16);
+    storeLanes(p + 16, hi, cols - 4);
   } else {
     storeLanes(p, lo, cols);
   }

@@ -14,7 +14,7 @@ export interface CoreExports {
   linear_forward(out: number, inp: number, wp: number, bias: number, m: number, n: number, k: number, kFull: number, ldInp: number, ldOut: number): void;
 
   /** dInp[i][t] (+)= Σ_{j<n} dOut[i][j]·W[j][t] for t < k (accumulate: 0 overwrite, 1 add). */
-  linear_backward_input(dInp: number, dOut: number, wp: number, m: number, n: number, k: number, kFull: number, ldDInp: number, ldDOut: number, accumulate: number): void;
+  linear_backward_input(dInp: number, dOut: number, wp: number, m: number, n: number, k: number, kFull: number, ldDInp: number, ldDOut: number, accumulate: boolean | number): void;
   /** dWp (packed like wp) += dOutᵀ·inp over the (n, k) prefix; dBias[j] += Σ_i dOut[i][j] (dBias may be 0). */
   linear_backward_weight(dWp: number, dBias: number, dOut: number, inp: number, m: number, n: number, k: number, kFull: number, ldInp: number, ldDOut: number): void;
 
@@ -66,6 +66,10 @@ export interface CoreExports {
   grad_sum_squares(grad: number, n: number): number;
   scale_inplace(x: number, n: number, s: number): void;
   zero_fill(x: number, n: number): void;
+
+  // dropout.ts: counter-based masks, element i of a call uses counter offset + i.
+  dropout_forward(out: number, inp: number, mask: number, n: number, p: number, seed: number, offset: number): void;
+  dropout_backward(dInp: number, dOut: number, mask: number, n: number, p: number, seed: number, offset: number): void;
 
   // random.ts
   fill_normal(dst: number, n: number, seed: number, mean: number, std: number): void;

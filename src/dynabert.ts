@@ -46,6 +46,8 @@ export class DynaBert {
     readonly config: BertConfig,
     private readonly weights: ModelWeights,
     readonly tokenizer: BertTokenizer | undefined,
+    /** vocab.txt and tokenizer_config.json as loaded, written back when the model is saved. */
+    readonly tokenizerFiles: { readonly vocab?: string; readonly tokenizerConfig?: string } = {},
   ) {}
 
   /**
@@ -66,7 +68,7 @@ export class DynaBert {
     const core = await instantiateCore(await resolveWasm(options));
     const { config, weights } = loadCheckpoint(core, files);
     const tokenizer = files.vocab === undefined ? undefined : BertTokenizer.fromFiles({ vocab: files.vocab, tokenizerConfig: files.tokenizerConfig });
-    return new DynaBert(core, config, weights, tokenizer);
+    return new DynaBert(core, config, weights, tokenizer, { vocab: files.vocab, tokenizerConfig: files.tokenizerConfig });
   }
 
   /**

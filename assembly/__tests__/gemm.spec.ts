@@ -149,7 +149,8 @@ describe("packed weight layout", () => {
 describe("linear_forward", () => {
   it("matches the scalar reference at awkward sizes, tight strides", () => {
     const ms: i32[] = [1, 2, 3, 4, 5, 7, 129];
-    const ns: i32[] = [1, 3, 8, 13, 37];
+    // Every residue modulo 8 and 16, so each partial-panel store width occurs.
+    const ns: i32[] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 37];
     const ks: i32[] = [1, 3, 13, 37];
     let seed: u32 = 1;
     for (let a = 0; a < ms.length; a++) {
@@ -165,7 +166,7 @@ describe("linear_forward", () => {
 
   it("uses only the [n][k] prefix of a larger packed weight, with strided rows left intact past n", () => {
     const ms: i32[] = [1, 3, 6, 129];
-    const ns: i32[] = [1, 5, 13, 24];
+    const ns: i32[] = [1, 2, 4, 6, 7, 13, 24];
     const ks: i32[] = [1, 6, 37];
     let seed: u32 = 1000;
     for (let a = 0; a < ms.length; a++) {

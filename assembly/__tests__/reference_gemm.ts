@@ -81,3 +81,63 @@ export function referenceLinear(
 export function errorBound(k: i32, mag: f64): f64 {
   return <f64>(k + 2) * Math.pow(2, -24) * mag;
 }
+
+/**
+ * Gradient of the input by definition, in f64:
+ *   ref[i*k + t] = Σ_{j<n} dOut[i*ldDOut + j] · w[j*kFull + t],  mag = Σ|terms|.
+ * w [nFull][kFull]; ref, mag [m][k].
+ */
+export function referenceBackwardInput(
+  ref: StaticArray<f64>, mag: StaticArray<f64>,
+  dOut: StaticArray<f32>, w: StaticArray<f32>,
+  m: i32, n: i32, k: i32, kFull: i32, ldDOut: i32,
+): void {
+  for (let i = 0; i < m; i++) {
+    for (let t = 0; t < k; t++) {
+      let sum: f64 = 0;
+      let abs: f64 = 0;
+      for (let j = 0; j < n; j++) {
+        const p = <f64>dOut[i * ldDOut + j] * <f64>w[j * kFull + t];
+        sum += p;
+        abs += Math.abs(p);
+      }
+      ref[i * k + t] = sum;
+      mag[i * k + t] = abs;
+    }
+  }
+}
+
+/**
+ * Gradients of weight and bias by definition, in f64:
+ *   refW[j*k + t] = Σ_{i<m} dOut[i*ldDOut + j] · inp[i*ldInp + t],  magW = Σ|terms|,
+ *   refB[j] = Σ_{i<m} dOut[i*ldDOut + j],                           magB = Σ|terms|.
+ * refW, magW [n][k]; refB, magB [n].
+ */
+export function referenceBackwardWeight(
+  refW: StaticArray<f64>, magW: StaticArray<f64>, refB: StaticArray<f64>, magB: StaticArray<f64>,
+  dOut: StaticArray<f32>, inp: StaticArray<f32>,
+  m: i32, n: i32, k: i32, ldInp: i32, ldDOut: i32,
+): void {
+  for (let j = 0; j < n; j++) {
+    let bSum: f64 = 0;
+    let bAbs: f64 = 0;
+    for (let i = 0; i < m; i++) {
+      const g = <f64>dOut[i * ldDOut + j];
+      bSum += g;
+      bAbs += Math.abs(g);
+    }
+    refB[j] = bSum;
+    magB[j] = bAbs;
+    for (let t = 0; t < k; t++) {
+      let sum: f64 = 0;
+      let abs: f64 = 0;
+      for (let i = 0; i < m; i++) {
+        const p = <f64>dOut[i * ldDOut + j] * <f64>inp[i * ldInp + t];
+        sum += p;
+        abs += Math.abs(p);
+      }
+      refW[j * k + t] = sum;
+      magW[j * k + t] = abs;
+    }
+  }
+}

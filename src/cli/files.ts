@@ -13,3 +13,8 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     throw e;
   }
 }
+
+/** Writes every file of a model folder, each one whole or not at all. */
+export async function writeFolder(dir: string, files: Record<string, string | Uint8Array>): Promise<void> {
+  for (const [name, data] of Object.entries(files)) await writeFileAtomic(`${dir}/${name}`, data);
+}

@@ -56,9 +56,35 @@ export interface TrainingGraph {
   readonly pooled?: Tensor; // [B][D] after tanh
   /** `[heads]` of ones: the mask the head-mask gradient is taken at. */
   readonly headMask: Tensor;
+  /** `[B][D]`: the pooled output after dropout, the classifier's input (= pooled without dropout). */
+  readonly pooledDropped?: Tensor;
+  /** Hidden dropout of this forward, replayed by backward from (seed, offsets). */
+  readonly dropout?: DropoutSites;
 }
 
-export function forwardTrain(core: Core, config: BertConfig, weights: ModelWeights, input: CheckedBatch, sub: SubNetwork): TrainingGraph {
+/** Hidden-state dropout (embeddings, attention and FFN outputs, pooled output), as HF BERT applies it in training. */
+export interface DropoutOptions {
+  /** Drop probability, config hidden_dropout_prob by default; 0 turns it off. */
+  readonly p: number;
+  /** Seed of this forward's masks (the trainer derives one per step and sub-network). */
+  readonly seed: number;
+}
+
+interface DropoutSites {
+  readonly p: number;
+  readonly seed: number;
+  /** Counter offset of each site's mask: `embeddings`, then per kept layer `attention`/`output`, then `pooled`. */
+  readonly offsets: Map<string, number>;
+}
+
+export function forwardTrain(
+  core: Core,
+  config: BertConfig,
+  weights: ModelWeights,
+  input: CheckedBatch,
+  sub: SubNetwork,
+  dropoutOptions?: DropoutOptions,
+): TrainingGraph {
   const { exports: wasm, arena } = core;
   const { batch: B, seq: S } = input;
   const M = B * S;
@@ -84,6 +110,16 @@ export function forwardTrain(core: Core, config: BertConfig, weights: ModelWeigh
     wasm.linear_forward(out.ptr, inp.ptr, layer.weight.ptr, layer.bias.ptr, M, n, k, layer.inFeatures, k, n);
   const norm = (out: Tensor, inp: Tensor, n: Norm, mean: Tensor, rstd: Tensor) =>
     wasm.layernorm_forward(out.ptr, inp.ptr, n.gamma.ptr, n.beta.ptr, mean.ptr, rstd.ptr, M, D, eps);
+  const dropout: DropoutSites | undefined =
+    dropoutOptions && dropoutOptions.p > 0 ? { p: dropoutOptions.p, seed: dropoutOptions.seed >>> 0, offsets: new Map() } : undefined;
+  let nextOffset = 0;
+  /** In-place dropout of `t` (no-op without dropout); each site draws from its own counter range. */
+  const drop = (site: string, t: Tensor, n: number) => {
+    if (!dropout) return;
+    dropout.offsets.set(site, nextOffset);
+    wasm.dropout_forward(t.ptr, t.ptr, 0, n, dropout.p, dropout.seed, nextOffset);
+    nextOffset = (nextOffset + n) >>> 0;
+  };
 
   const states: Tensor[] = [];
   const embeddingSum = f32("embedding_sum", M, D);
@@ -92,6 +128,7 @@ export function forwardTrain(core: Core, config: BertConfig, weights: ModelWeigh
   const state0 = f32("state_0", M, D);
   wasm.embedding_forward(embeddingSum.ptr, ids.ptr, types.ptr, weights.wordEmbeddings.ptr, weights.positionEmbeddings.ptr, weights.tokenTypeEmbeddings.ptr, B, S, D);
   norm(state0, embeddingSum, weights.embeddingNorm, embeddingMean, embeddingRstd);
+  drop("embeddings", state0, M * D);
   states.push(state0);
 
   const layers: LayerActivations[] = [];
@@ -121,11 +158,13 @@ export function forwardTrain(core: Core, config: BertConfig, weights: ModelWeigh
     linear(act.value, x, w.value, A, D);
     wasm.attention_forward(act.context.ptr, act.probs.ptr, act.query.ptr, act.key.ptr, act.value.ptr, maskAdd.ptr, headMask.ptr, B, S, H, config.attentionHeadSize, A, A);
     linear(act.attentionSum, act.context, w.attentionOutput, D, A);
+    drop(`attention.${j}`, act.attentionSum, M * D);
     wasm.add_forward(act.attentionSum.ptr, act.attentionSum.ptr, x.ptr, M * D);
     norm(act.attentionOut, act.attentionSum, w.attentionNorm, act.attentionMean, act.attentionRstd);
     linear(act.geluInput, act.attentionOut, w.intermediate, I, D);
     wasm.gelu_forward(act.geluOutput.ptr, act.geluInput.ptr, M * I);
     linear(act.outputSum, act.geluOutput, w.output, D, I);
+    drop(`output.${j}`, act.outputSum, M * D);
     wasm.add_forward(act.outputSum.ptr, act.outputSum.ptr, act.attentionOut.ptr, M * D);
     norm(out, act.outputSum, w.outputNorm, act.outputMean, act.outputRstd);
     layers.push(act);
@@ -133,6 +172,7 @@ export function forwardTrain(core: Core, config: BertConfig, weights: ModelWeigh
   });
 
   let pooled: Tensor | undefined;
+  let pooledDropped: Tensor | undefined;
   let logits: Tensor | undefined;
   if (weights.pooler) {
     const last = states[states.length - 1];
@@ -142,8 +182,14 @@ export function forwardTrain(core: Core, config: BertConfig, weights: ModelWeigh
     wasm.tanh_forward(pooled.ptr, pooled.ptr, B * D);
     if (weights.classifier) {
       const K = config.numLabels;
+      pooledDropped = pooled;
+      if (dropout) {
+        pooledDropped = f32("pooled_dropped", B, D);
+        arena.f32(pooledDropped).set(arena.f32(pooled));
+        drop("pooled", pooledDropped, B * D);
+      }
       logits = f32("logits", B, K);
-      wasm.linear_forward(logits.ptr, pooled.ptr, weights.classifier.weight.ptr, weights.classifier.bias.ptr, B, K, D, D, D, K);
+      wasm.linear_forward(logits.ptr, pooledDropped.ptr, weights.classifier.weight.ptr, weights.classifier.bias.ptr, B, K, D, D, D, K);
     }
   }
   const stateGrads = states.map((_, j) => f32(`d_state_${j}`, M, D));
@@ -170,6 +216,8 @@ export function forwardTrain(core: Core, config: BertConfig, weights: ModelWeigh
     embeddingRstd,
     pooled,
     headMask,
+    pooledDropped,
+    dropout,
   };
 }
 
@@ -208,11 +256,17 @@ export function backward(core: Core, config: BertConfig, weights: ModelWeights, 
   const normBack = (dInp: Tensor, dOut: Tensor, inp: Tensor, n: Norm, g: NormGrad, mean: Tensor, rstd: Tensor) =>
     wasm.layernorm_backward(dInp.ptr, g.gamma.ptr, g.beta.ptr, dOut.ptr, inp.ptr, n.gamma.ptr, mean.ptr, rstd.ptr, M, D);
 
+  const dropout = graph.dropout;
+  /** Replays a forward dropout site on a gradient, in place. */
+  const undrop = (site: string, t: Tensor, n: number) => {
+    if (dropout) wasm.dropout_backward(t.ptr, t.ptr, 0, n, dropout.p, dropout.seed, dropout.offsets.get(site)!);
+  };
   const last = graph.states[depth];
-  if (graph.logits && graph.logitGrads && graph.pooled && weights.classifier && weights.pooler && grads.classifier && grads.pooler) {
+  if (graph.logits && graph.logitGrads && graph.pooled && graph.pooledDropped && weights.classifier && weights.pooler && grads.classifier && grads.pooler) {
     const K = config.numLabels;
     const dPooled = f32("d_pooled", B, D);
-    linearBack(dPooled, false, graph.logitGrads, graph.pooled, weights.classifier, grads.classifier, B, K, D);
+    linearBack(dPooled, false, graph.logitGrads, graph.pooledDropped, weights.classifier, grads.classifier, B, K, D);
+    undrop("pooled", dPooled, B * D);
     wasm.tanh_backward(dPooled.ptr, graph.pooled.ptr, dPooled.ptr, B * D);
     // Into the [CLS] rows of the last state: row stride S·D on both sides.
     wasm.linear_backward_input(graph.stateGrads[depth].ptr, dPooled.ptr, weights.pooler.weight.ptr, B, D, D, D, S * D, D, 1);
@@ -235,12 +289,14 @@ export function backward(core: Core, config: BertConfig, weights: ModelWeights, 
     // Output LayerNorm, FFN output dense (residual: dX1 starts as dSum).
     normBack(dSum, graph.stateGrads[j + 1], act.outputSum, w.outputNorm, g.outputNorm, act.outputMean, act.outputRstd);
     arena.f32(dX1).set(arena.f32(dSum));
+    undrop(`output.${j}`, dSum, M * D);
     linearBack(dInter, false, dSum, act.geluOutput, w.output, g.output, M, D, I);
     wasm.gelu_backward(dInter.ptr, act.geluInput.ptr, dInter.ptr, M * I);
     linearBack(dX1, true, dInter, act.attentionOut, w.intermediate, g.intermediate, M, I, D);
     // Attention LayerNorm, output dense (residual into dx), attention, Q/K/V.
     normBack(dSum, dX1, act.attentionSum, w.attentionNorm, g.attentionNorm, act.attentionMean, act.attentionRstd);
     wasm.add_forward(dx.ptr, dx.ptr, dSum.ptr, M * D);
+    undrop(`attention.${j}`, dSum, M * D);
     linearBack(dCtx, false, dSum, act.context, w.attentionOutput, g.attentionOutput, M, D, A);
     wasm.attention_backward(
       dq.ptr, dk.ptr, dv.ptr, graph.headMaskGrads[j].ptr, dCtx.ptr, act.probs.ptr,
@@ -251,6 +307,7 @@ export function backward(core: Core, config: BertConfig, weights: ModelWeights, 
     linearBack(dx, true, dk, x, w.key, g.key, M, A, D);
     linearBack(dx, true, dv, x, w.value, g.value, M, A, D);
   }
+  undrop("embeddings", graph.stateGrads[0], M * D);
   normBack(dSum, graph.stateGrads[0], graph.embeddingSum, weights.embeddingNorm, grads.embeddingNorm, graph.embeddingMean, graph.embeddingRstd);
   wasm.embedding_backward(
     grads.wordEmbeddings.ptr, grads.positionEmbeddings.ptr, grads.tokenTypeEmbeddings.ptr,

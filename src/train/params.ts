@@ -1,21 +1,15 @@
 /**
  * The trainable view of a model: every parameter tensor with a gradient of
  * the same layout beside it (packed like its weight, so optimiser steps are
- * elementwise), and the optimiser moments when a trainer asks for them.
+ * elementwise), mirrored into the ModelWeights shape for the backward pass.
  */
 import type { Core, Tensor } from "../../bindings/index.js";
+import { listParameters, readRowMajor, type ParameterEntry } from "../model/parameters.js";
 import type { Linear, ModelWeights, Norm } from "../model/weights.js";
 
-export interface Parameter {
-  /** Canonical (bare HF) name, e.g. `encoder.layer.0.attention.self.query.weight`. */
-  readonly name: string;
-  readonly value: Tensor;
+export interface Parameter extends ParameterEntry {
   /** Same length and layout as `value`. */
   readonly grad: Tensor;
-  /** Packed `[ceil(n/PANEL)][k][PANEL]` linear weight (unpack before saving). */
-  readonly packed: boolean;
-  /** AdamW decays weights, not biases or LayerNorm parameters. */
-  readonly decay: boolean;
 }
 
 export interface LinearGrad {
@@ -58,47 +52,38 @@ export class TrainableParameters {
     private readonly core: Core,
     weights: ModelWeights,
   ) {
-    const list: Parameter[] = [];
-    const grad = (name: string, value: Tensor, packed: boolean, decay: boolean): Tensor => {
-      const g = core.arena.alloc(`grad:${name}`, "f32", value.shape, value.length);
-      list.push({ name, value, grad: g, packed, decay });
-      return g;
-    };
-    const linear = (prefix: string, l: Linear): LinearGrad => ({
-      weight: grad(`${prefix}.weight`, l.weight, true, true),
-      bias: grad(`${prefix}.bias`, l.bias, false, false),
+    const gradOf = new Map<Tensor, Tensor>();
+    this.list = listParameters(weights).map((entry) => {
+      const grad = core.arena.alloc(`grad:${entry.name}`, "f32", entry.value.shape, entry.value.length);
+      gradOf.set(entry.value, grad);
+      return { ...entry, grad };
     });
-    const norm = (prefix: string, n: Norm): NormGrad => ({
-      gamma: grad(`${prefix}.weight`, n.gamma, false, false),
-      beta: grad(`${prefix}.bias`, n.beta, false, false),
-    });
+    const g = (t: Tensor) => gradOf.get(t)!;
+    const linear = (l: Linear): LinearGrad => ({ weight: g(l.weight), bias: g(l.bias) });
+    const norm = (n: Norm): NormGrad => ({ gamma: g(n.gamma), beta: g(n.beta) });
     this.grads = {
-      wordEmbeddings: grad("embeddings.word_embeddings.weight", weights.wordEmbeddings, false, true),
-      positionEmbeddings: grad("embeddings.position_embeddings.weight", weights.positionEmbeddings, false, true),
-      tokenTypeEmbeddings: grad("embeddings.token_type_embeddings.weight", weights.tokenTypeEmbeddings, false, true),
-      embeddingNorm: norm("embeddings.LayerNorm", weights.embeddingNorm),
-      layers: weights.layers.map((layer, l) => {
-        const p = `encoder.layer.${l}.`;
-        return {
-          query: linear(`${p}attention.self.query`, layer.query),
-          key: linear(`${p}attention.self.key`, layer.key),
-          value: linear(`${p}attention.self.value`, layer.value),
-          attentionOutput: linear(`${p}attention.output.dense`, layer.attentionOutput),
-          attentionNorm: norm(`${p}attention.output.LayerNorm`, layer.attentionNorm),
-          intermediate: linear(`${p}intermediate.dense`, layer.intermediate),
-          output: linear(`${p}output.dense`, layer.output),
-          outputNorm: norm(`${p}output.LayerNorm`, layer.outputNorm),
-        };
-      }),
-      pooler: weights.pooler ? linear("pooler.dense", weights.pooler) : undefined,
-      classifier: weights.classifier ? linear("classifier", weights.classifier) : undefined,
+      wordEmbeddings: g(weights.wordEmbeddings),
+      positionEmbeddings: g(weights.positionEmbeddings),
+      tokenTypeEmbeddings: g(weights.tokenTypeEmbeddings),
+      embeddingNorm: norm(weights.embeddingNorm),
+      layers: weights.layers.map((layer) => ({
+        query: linear(layer.query),
+        key: linear(layer.key),
+        value: linear(layer.value),
+        attentionOutput: linear(layer.attentionOutput),
+        attentionNorm: norm(layer.attentionNorm),
+        intermediate: linear(layer.intermediate),
+        output: linear(layer.output),
+        outputNorm: norm(layer.outputNorm),
+      })),
+      pooler: weights.pooler ? linear(weights.pooler) : undefined,
+      classifier: weights.classifier ? linear(weights.classifier) : undefined,
     };
-    this.list = list;
     this.zeroGrads();
   }
 
   zeroGrads(): void {
-    for (const p of this.list) this.core.arena.f32(p.grad).fill(0);
+    for (const p of this.list) this.core.exports.zero_fill(p.grad.ptr, p.grad.length);
   }
 
   /** √(Σ g²) over every gradient, summed in f64. */
@@ -110,15 +95,6 @@ export class TrainableParameters {
 
   /** A gradient as row-major f32 in HF layout (packed weights unpacked). */
   gradRowMajor(p: Parameter): Float32Array {
-    if (!p.packed) return this.core.arena.f32(p.grad).slice();
-    const [n, k] = p.value.shape;
-    const mark = this.core.arena.mark();
-    try {
-      const out = this.core.arena.alloc(`${p.name}:unpacked`, "f32", [n, k]);
-      this.core.exports.unpack_weight(out.ptr, p.grad.ptr, n, k);
-      return this.core.arena.f32(out).slice();
-    } finally {
-      this.core.arena.release(mark);
-    }
+    return readRowMajor(this.core, p, p.grad);
   }
 }

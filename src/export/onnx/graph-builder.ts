@@ -8,8 +8,6 @@ export interface NodeOptions {
   readonly domain?: string;
   /** Names the node and its output (made unique if taken). */
   readonly name?: string;
-  /** Number of outputs (default 1); their names are `name`, `name:1`, … */
-  readonly outputs?: number;
 }
 
 export class GraphBuilder {
@@ -18,17 +16,11 @@ export class GraphBuilder {
   private readonly taken = new Set<string>();
   private readonly constants = new Map<string, string>();
 
-  /** Adds a node with one output; returns the output's name. */
+  /** Adds a node with one output, named after the node; returns the output's name. */
   op(opType: string, inputs: readonly string[], attributes?: Record<string, Attribute>, options: NodeOptions = {}): string {
-    return this.opMulti(opType, inputs, attributes, { ...options, outputs: 1 })[0];
-  }
-
-  /** Adds a node; returns its output names. */
-  opMulti(opType: string, inputs: readonly string[], attributes?: Record<string, Attribute>, options: NodeOptions = {}): string[] {
     const name = this.unique(options.name ?? opType);
-    const outputs = Array.from({ length: options.outputs ?? 1 }, (_, i) => (i === 0 ? name : this.unique(`${name}:${i}`)));
-    this.nodes.push({ opType, domain: options.domain, name, inputs, outputs, attributes });
-    return outputs;
+    this.nodes.push({ opType, domain: options.domain, name, inputs, outputs: [name], attributes });
+    return name;
   }
 
   /** A float32 initializer of `dims` (row-major `data`, length = product of dims). */

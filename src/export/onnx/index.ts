@@ -54,7 +54,7 @@ export function buildOnnxModel(source: ExportSource, options: OnnxExportOptions 
 
 /**
  * The `.onnx` file's bytes as chunks in order (weights linked, not copied):
- * write them one after another, or join them with `joinChunks`.
+ * write them one after another (`fs.promises.writeFile` takes the array).
  */
 export function encodeOnnxModel(model: OnnxModel): readonly Uint8Array[] {
   return encodeModel(model).chunks();
@@ -62,16 +62,5 @@ export function encodeOnnxModel(model: OnnxModel): readonly Uint8Array[] {
 
 /** The `.onnx` file as one array. */
 export function exportOnnxBytes(source: ExportSource, options: OnnxExportOptions = {}): Uint8Array {
-  return joinChunks(encodeOnnxModel(buildOnnxModel(source, options)));
-}
-
-export function joinChunks(chunks: readonly Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return encodeModel(buildOnnxModel(source, options)).finish();
 }
