@@ -1,5 +1,5 @@
-// Four-lane f32 exp and erf for the softmax (attention.ts) and GELU (gelu.ts) kernels.
-// Not re-exported by index.ts: these are building blocks, not wasm exports.
+// Four-lane f32 exp, erf and the normal CDF/density for the softmax (attention_rows.ts)
+// and GELU (gelu.ts) kernels. Not re-exported by index.ts: building blocks, not wasm exports.
 //
 // Every polynomial below was fitted for this file (Lawson's iteratively reweighted
 // least squares converging to the minimax fit, against 40-digit mpmath values) and its
@@ -53,8 +53,8 @@ const ROUNDER_BITS_MINUS_BIAS: i32 = 0x4b400000 - 127;
 }
 
 /**
- * exp of each lane, for x ≤ 88 (softmax only feeds x ≤ 0). Relative error ≲ 2 ulp;
- * lanes below -87 give 0 (true value < 1.7e-38).
+ * exp of each lane, for x ≤ 88 (softmax only feeds x ≤ 0). Relative error within 2^-23
+ * (about one ulp); lanes below -87 give 0 (true value < 1.7e-38).
  */
 // @ts-ignore: decorator
 @inline export function exp4(x: v128): v128 {

@@ -1,7 +1,9 @@
 import {
   gemm_panel_width, packed_weight_floats, pack_weight, unpack_weight, linear_forward,
 } from "../gemm";
-import { Prng, ptr, fillRandom, fillWith, referenceLinear, errorBound } from "./reference_gemm";
+import {
+  Prng, ptr, fillRandom, fillWith, referenceLinear, errorBound, copyToMemoryEnd,
+} from "./reference_gemm";
 
 const SENTINEL: f32 = -12345.5;
 /** Placed wherever a kernel must not read: any use of it turns an output into NaN. */
@@ -210,5 +212,31 @@ describe("linear_forward", () => {
   it("matches the reference at a BERT-like width slice", () => {
     // Width 0.25 of a 64-wide toy: the first 16 output features, first 48 inputs.
     expectLinearMatches(33, 16, 48, 64, 96, 96, 64, true, 99);
+  });
+
+  it("reads no input, bias or weight element past the last one it needs", () => {
+    // Each buffer in turn ends exactly at the end of linear memory: a read past
+    // its last used element (a full vector at a partial panel) would trap.
+    const m = 5, n = 13, k = 7;
+    const rng = new Prng(123);
+    const w = new StaticArray<f32>(n * k);
+    fillRandom(w, rng);
+    const wp = packed(w, n, k);
+    const inp = new StaticArray<f32>(m * k);
+    fillRandom(inp, rng);
+    const bias = new StaticArray<f32>(n);
+    fillRandom(bias, rng);
+    const want = new StaticArray<f32>(m * n);
+    linear_forward(ptr(want), ptr(inp), ptr(wp), ptr(bias), m, n, k, k, k, n);
+    for (let which = 0; which < 3; which++) {
+      const out = new StaticArray<f32>(m * n);
+      const inpAt = which == 0 ? copyToMemoryEnd(inp) : ptr(inp);
+      const biasAt = which == 1 ? copyToMemoryEnd(bias) : ptr(bias);
+      const wpAt = which == 2 ? copyToMemoryEnd(wp) : ptr(wp);
+      linear_forward(ptr(out), inpAt, wpAt, biasAt, m, n, k, k, k, n);
+      let wrong = 0;
+      for (let i = 0; i < m * n; i++) if (reinterpret<u32>(out[i]) != reinterpret<u32>(want[i])) wrong++;
+      expect<i32>(wrong).toBe(0);
+    }
   });
 });

@@ -2,7 +2,7 @@ import {
   gemm_panel_width, packed_weight_floats, pack_weight, linear_backward_input, linear_backward_weight,
 } from "../gemm";
 import {
-  Prng, ptr, fillRandom, fillWith, errorBound, referenceBackwardInput, referenceBackwardWeight,
+  Prng, ptr, fillRandom, fillWith, errorBound, referenceBackwardInput, referenceBackwardWeight, copyToMemoryEnd,
 } from "./reference_gemm";
 
 const SENTINEL: f32 = -12345.5;
@@ -226,5 +226,41 @@ describe("linear_backward_weight", () => {
     // Rows are taken in L2-sized chunks: 87 rows at k = 3000, 3 at k = 70000.
     expectBackwardWeightMatches(129, 11, 3000, 11, 3000, 3000, 11, true, true, 7100);
     expectBackwardWeightMatches(7, 9, 70000, 9, 70000, 70000, 9, true, false, 7101);
+  });
+});
+
+describe("linear backward kernels", () => {
+  it("read no dOut or input element past the last one they need", () => {
+    // dOut (13 columns: a partial panel) or inp ends exactly at the end of
+    // linear memory, where a full-vector read past column n would trap.
+    const m = 5, n = 13, k = 7;
+    const rng = new Prng(321);
+    const w = new StaticArray<f32>(n * k);
+    fillRandom(w, rng);
+    const wp = new StaticArray<f32>(packed_weight_floats(n, k));
+    pack_weight(ptr(wp), ptr(w), n, k);
+    const dOut = new StaticArray<f32>(m * n);
+    fillRandom(dOut, rng);
+    const inp = new StaticArray<f32>(m * k);
+    fillRandom(inp, rng);
+
+    const dInpWant = new StaticArray<f32>(m * k);
+    linear_backward_input(ptr(dInpWant), ptr(dOut), ptr(wp), m, n, k, k, k, n, false);
+    const dInp = new StaticArray<f32>(m * k);
+    linear_backward_input(ptr(dInp), copyToMemoryEnd(dOut), ptr(wp), m, n, k, k, k, n, false);
+    for (let i = 0; i < m * k; i++) expect<f32>(dInp[i]).toBe(dInpWant[i]);
+
+    const dWpWant = new StaticArray<f32>(wp.length);
+    const dBiasWant = new StaticArray<f32>(n);
+    linear_backward_weight(ptr(dWpWant), ptr(dBiasWant), ptr(dOut), ptr(inp), m, n, k, k, k, n);
+    for (let which = 0; which < 2; which++) {
+      const dWp = new StaticArray<f32>(wp.length);
+      const dBias = new StaticArray<f32>(n);
+      const dOutAt = which == 0 ? copyToMemoryEnd(dOut) : ptr(dOut);
+      const inpAt = which == 1 ? copyToMemoryEnd(inp) : ptr(inp);
+      linear_backward_weight(ptr(dWp), ptr(dBias), dOutAt, inpAt, m, n, k, k, k, n);
+      for (let i = 0; i < wp.length; i++) expect<f32>(dWp[i]).toBe(dWpWant[i]);
+      for (let j = 0; j < n; j++) expect<f32>(dBias[j]).toBe(dBiasWant[j]);
+    }
   });
 });

@@ -141,3 +141,19 @@ export function referenceBackwardWeight(
     }
   }
 }
+
+/**
+ * Copies `a` into fresh memory that ends exactly where linear memory ends, so
+ * a kernel reading even one byte past its last element traps. The pages are
+ * grown by hand, outside the allocator's heap (which only ever adds pages it
+ * grew itself), so later allocations never reuse them.
+ */
+export function copyToMemoryEnd(a: StaticArray<f32>): usize {
+  const bytes = <usize>a.length << 2;
+  const pages = <i32>((bytes + 0xffff) >> 16);
+  const before = memory.grow(pages);
+  assert(before >= 0, "memory.grow failed");
+  const at = (<usize>(before + pages) << 16) - bytes;
+  memory.copy(at, ptr(a), bytes);
+  return at;
+}

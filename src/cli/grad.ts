@@ -13,6 +13,7 @@ import { TrainableParameters } from "../train/params.js";
 import { Flags } from "./args.js";
 import { writeFileAtomic } from "./files.js";
 import { readJsonFile } from "./io.js";
+import { multiplierList } from "./train.js";
 
 export const gradUsage =
   "dynabert grad --student DIR [--teacher DIR] --input FILE.json --phase finetune|final|width|depth [--widths 1,.75,.5,.25] [--depths 1,.75,.5] [--teacher-width same|full] [--lambda-logit X] [--lambda-emb X] [--lambda-hidden X] --out GRADS.safetensors";
@@ -73,14 +74,4 @@ export async function grad(argv: string[]): Promise<void> {
       subnets: subnets.map((s) => ({ width: s.width, depth: s.depth, kept_layers: s.keptLayers, loss: s.loss })),
     }) + "\n",
   );
-}
-
-function multiplierList(flags: Flags, name: string, fallback: number[]): number[] {
-  const raw = flags.string(name, undefined);
-  if (raw === undefined) return fallback;
-  const list = raw.split(",").map((s) => Number(s.trim()));
-  if (list.length === 0 || list.some((x) => !(x > 0 && x <= 1))) {
-    throw new OptionError("BAD_FLAG", `dynabert grad: --${name} must be a comma-separated list of numbers in (0, 1], got ${JSON.stringify(raw)}`, { option: `--${name}` });
-  }
-  return list;
 }

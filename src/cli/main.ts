@@ -2,12 +2,16 @@
 import { DynaBertError } from "../errors.js";
 import { bench, benchUsage } from "./bench.js";
 import { demo, demoUsage } from "./demo.js";
+import { grad, gradUsage } from "./grad.js";
 import { infer, inferUsage } from "./infer.js";
 import { tokenize, tokenizeUsage } from "./tokenize.js";
+import { train, trainUsage } from "./train.js";
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
   infer: { run: infer, usage: inferUsage },
   tokenize: { run: tokenize, usage: tokenizeUsage },
+  train: { run: train, usage: trainUsage },
+  grad: { run: grad, usage: gradUsage },
   bench: { run: bench, usage: benchUsage },
   demo: { run: demo, usage: demoUsage },
 };

@@ -6,7 +6,7 @@
 import type { DynaBert } from "../dynabert.js";
 import { InputError, OptionError } from "../errors.js";
 import { checkBatch, type BatchInput } from "../model/inputs.js";
-import { forwardTrain, backward } from "./graph.js";
+import { backward, forwardTrain } from "./graph.js";
 import { DEFAULT_LAMBDAS, distillationLoss, taskLoss, type Lambdas, type TeacherOutputs } from "./objectives.js";
 import type { TrainableParameters } from "./params.js";
 
@@ -19,6 +19,8 @@ export interface StepOptions {
   readonly depths: readonly number[];
   readonly lambdas?: Partial<Lambdas>;
   readonly teacherWidth?: TeacherWidth;
+  /** Hidden dropout while training (off when absent, as `grad` runs). */
+  readonly dropout?: { readonly p: number; readonly seed: number };
 }
 
 export interface SubnetResult {
@@ -75,7 +77,9 @@ export function accumulateStep(
     const sub = student.subNetwork({ width, depth });
     const mark = core.arena.mark();
     try {
-      const graph = forwardTrain(core, config, weights, checked, sub);
+      // Each sub-network draws its own masks: the seed is mixed with its position in the step.
+      const dropout = options.dropout && { p: options.dropout.p, seed: (Math.imul(options.dropout.seed, 0x9e3779b1) + results.length * 0x85ebca6b) >>> 0 };
+      const graph = forwardTrain(core, config, weights, checked, sub, dropout);
       let loss: number;
       if (labels) loss = taskLoss(core, graph, labels);
       else {
