@@ -1,4 +1,4 @@
-# Derives polynomial coefficients for the f32 SIMD exp and erf used in assembly/simd_math.ts.
+# Derives polynomial coefficients for the f32 SIMD exp and erf used in assembly/simd_exp_erf.ts (run by hand: /usr/bin/python3 scripts/kernels/fit_simd_polynomials.py).
 # Lawson (iteratively reweighted least squares) toward minimax relative error, references from mpmath.
 import numpy as np, mpmath as mp
 mp.mp.dps = 40
