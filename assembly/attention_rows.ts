@@ -1,6 +1,7 @@
 // Row-level building blocks of attention (one or two query rows at a time over raw
-// pointers): dot products, scores, softmax, probability-weighted sums of value rows.
-// attention.ts composes them into the exported kernels; these are not wasm exports.
+// pointers): dot products, scores, softmax, probability-weighted sums of value rows,
+// the softmax's backward and the dropout of probabilities. attention.ts composes them
+// into the exported kernels; these are not wasm exports.
 import { exp4 } from "./simd_exp_erf";
 
 /** (v0 + v2) + (v1 + v3): the same pairing `sum4x4` uses, so a key's score does not depend on its block. */
@@ -52,7 +53,8 @@ import { exp4 } from "./simd_exp_erf";
 
 /**
  * One query row of scores: `dst[j] = (q·k_j) / sqrtD + maskAdd[j]` for `j < seq`.
- * q: f32 `[headDim]`; key j at `k + j·rowStride` (bytes), f32 `[headDim]`.
+ * q: f32 `[headDim]`; key j at `k + j·rowStride` (bytes), f32 `[headDim]`; maskAdd f32
+ * `[seq]` or 0 (none: backward takes plain dot products with sqrtD = 1, both exact).
  * Keys go four at a time so each q vector load serves four dot products.
  */
 export function scoreRow(dst: usize, q: usize, k: usize, rowStride: usize, maskAdd: usize, seq: i32, headDim: i32, sqrtD: f32): void {
@@ -79,17 +81,18 @@ export function scoreRow(dst: usize, q: usize, k: usize, rowStride: usize, maskA
     let dots = sum4x4(a0, a1, a2, a3);
     if (dVec < headDim) dots = f32x4.add(dots, tailDots(q, k0, k1, k2, k3, dVec, headDim));
     const offset = <usize>j << 2;
-    v128.store(dst + offset, f32x4.add(f32x4.div(dots, sqrtDv), v128.load(maskAdd + offset)));
+    v128.store(dst + offset, f32x4.add(f32x4.div(dots, sqrtDv), maskAdd != 0 ? v128.load(maskAdd + offset) : f32x4.splat(0)));
   }
   for (; j < seq; j++) {
     const offset = <usize>j << 2;
-    store<f32>(dst + offset, dotOne(q, k + <usize>j * rowStride, headDim) / sqrtD + load<f32>(maskAdd + offset));
+    const m: f32 = maskAdd != 0 ? load<f32>(maskAdd + offset) : 0;
+    store<f32>(dst + offset, dotOne(q, k + <usize>j * rowStride, headDim) / sqrtD + m);
   }
 }
 
 /**
  * `scoreRow` for two query rows at once (qa → dstA, qb → dstB): each key vector
- * loaded serves both rows, halving the loads per multiply-add.
+ * loaded serves both rows, halving the loads per multiply-add. maskAdd may be 0.
  */
 export function scoreRowPair(
   dstA: usize, dstB: usize, qa: usize, qb: usize, k: usize, rowStride: usize, maskAdd: usize,
@@ -135,14 +138,14 @@ export function scoreRowPair(
       dotsB = f32x4.add(dotsB, tailDots(qb, k0, k1, k2, k3, dVec, headDim));
     }
     const offset = <usize>j << 2;
-    const m = v128.load(maskAdd + offset);
+    const m = maskAdd != 0 ? v128.load(maskAdd + offset) : f32x4.splat(0);
     v128.store(dstA + offset, f32x4.add(f32x4.div(dotsA, sqrtDv), m));
     v128.store(dstB + offset, f32x4.add(f32x4.div(dotsB, sqrtDv), m));
   }
   for (; j < seq; j++) {
     const kj = k + <usize>j * rowStride;
     const offset = <usize>j << 2;
-    const m = load<f32>(maskAdd + offset);
+    const m: f32 = maskAdd != 0 ? load<f32>(maskAdd + offset) : 0;
     store<f32>(dstA + offset, dotOne(qa, kj, headDim) / sqrtD + m);
     store<f32>(dstB + offset, dotOne(qb, kj, headDim) / sqrtD + m);
   }
@@ -191,13 +194,34 @@ export function softmaxRow(row: usize, seq: i32): void {
   }
 }
 
-/**
- * One query row of context: `dst[t] = scale · Σ_j p[j]·v_j[t]` for `t < headDim`.
- * p: f32 `[seq]`; value j at `v + j·rowStride` (bytes). Each output element is a
- * sequential sum over j, whichever of the 16-, 4- or 1-wide paths computes it.
- */
-export function weightedSumRow(dst: usize, p: usize, v: usize, rowStride: usize, seq: i32, headDim: i32, scale: f32): void {
+// ---- probability-weighted sums -------------------------------------------------------------
+// dst[t] = scale · Σ_j w_j·v_j[t], the weights w_j read at `p + j·pStride` (bytes): 4 for a
+// row of probabilities, seq·4 for a column of an `[seq][seq]` matrix (the backward's
+// dK = dSᵀ·Q and dV = Dᵀ·dCtx). Each output element is a sequential sum over j, whichever of
+// the 16-, 4- or 1-wide paths computes it.
+//
+// `dropped` rows come from markDroppedRow: a dropped entry carries a set sign bit, and its
+// weight is max(p, 0)·keepScale, i.e. +0 when dropped and p·keepScale when kept: bit for bit
+// dropout_forward's p·(kept ? keepScale : 0) (wasm's max(-0, +0) is +0). It is a flag of
+// these always-inlined cores, so the plain (inference) versions carry no trace of it.
+
+// @ts-ignore: decorator
+@inline function weight4(p: v128, dropped: bool, keepScale: v128): v128 {
+  return dropped ? f32x4.mul(f32x4.max(p, f32x4.splat(0)), keepScale) : p;
+}
+
+// @ts-ignore: decorator
+@inline function weight1(p: f32, dropped: bool, keepScale: f32): f32 {
+  return dropped ? max<f32>(p, 0) * keepScale : p;
+}
+
+// @ts-ignore: decorator
+@inline function weightedSumRowCore(
+  dst: usize, p: usize, pStride: usize, v: usize, rowStride: usize, seq: i32, headDim: i32, scale: f32,
+  dropped: bool, keepScale: f32,
+): void {
   const scaleSplat = f32x4.splat(scale);
+  const keepSplat = f32x4.splat(keepScale);
   let t = 0;
   for (; t + 16 <= headDim; t += 16) {
     let a0 = f32x4.splat(0);
@@ -205,13 +229,15 @@ export function weightedSumRow(dst: usize, p: usize, v: usize, rowStride: usize,
     let a2 = f32x4.splat(0);
     let a3 = f32x4.splat(0);
     let vj = v + (<usize>t << 2);
+    let pj = p;
     for (let j = 0; j < seq; j++) {
-      const pj = v128.load32_splat(p + (<usize>j << 2));
-      a0 = f32x4.add(a0, f32x4.mul(pj, v128.load(vj)));
-      a1 = f32x4.add(a1, f32x4.mul(pj, v128.load(vj, 16)));
-      a2 = f32x4.add(a2, f32x4.mul(pj, v128.load(vj, 32)));
-      a3 = f32x4.add(a3, f32x4.mul(pj, v128.load(vj, 48)));
+      const w = weight4(v128.load32_splat(pj), dropped, keepSplat);
+      a0 = f32x4.add(a0, f32x4.mul(w, v128.load(vj)));
+      a1 = f32x4.add(a1, f32x4.mul(w, v128.load(vj, 16)));
+      a2 = f32x4.add(a2, f32x4.mul(w, v128.load(vj, 32)));
+      a3 = f32x4.add(a3, f32x4.mul(w, v128.load(vj, 48)));
       vj += rowStride;
+      pj += pStride;
     }
     const out = dst + (<usize>t << 2);
     v128.store(out, f32x4.mul(a0, scaleSplat));
@@ -222,28 +248,34 @@ export function weightedSumRow(dst: usize, p: usize, v: usize, rowStride: usize,
   for (; t + 4 <= headDim; t += 4) {
     let acc = f32x4.splat(0);
     let vj = v + (<usize>t << 2);
+    let pj = p;
     for (let j = 0; j < seq; j++) {
-      acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(p + (<usize>j << 2)), v128.load(vj)));
+      acc = f32x4.add(acc, f32x4.mul(weight4(v128.load32_splat(pj), dropped, keepSplat), v128.load(vj)));
       vj += rowStride;
+      pj += pStride;
     }
     v128.store(dst + (<usize>t << 2), f32x4.mul(acc, scaleSplat));
   }
   for (; t < headDim; t++) {
     let acc: f32 = 0;
     let vj = v + (<usize>t << 2);
+    let pj = p;
     for (let j = 0; j < seq; j++) {
-      acc += load<f32>(p + (<usize>j << 2)) * load<f32>(vj);
+      acc += weight1(load<f32>(pj), dropped, keepScale) * load<f32>(vj);
       vj += rowStride;
+      pj += pStride;
     }
     store<f32>(dst + (<usize>t << 2), acc * scale);
   }
 }
 
-/** `weightedSumRow` for two query rows at once: each value vector loaded serves both. */
-export function weightedSumRowPair(
-  dstA: usize, dstB: usize, pa: usize, pb: usize, v: usize, rowStride: usize, seq: i32, headDim: i32, scale: f32,
+// @ts-ignore: decorator
+@inline function weightedSumRowPairCore(
+  dstA: usize, dstB: usize, pa: usize, pb: usize, pStride: usize, v: usize, rowStride: usize,
+  seq: i32, headDim: i32, scale: f32, dropped: bool, keepScale: f32,
 ): void {
   const scaleSplat = f32x4.splat(scale);
+  const keepSplat = f32x4.splat(keepScale);
   let t = 0;
   for (; t + 16 <= headDim; t += 16) {
     let a0 = f32x4.splat(0);
@@ -255,22 +287,26 @@ export function weightedSumRowPair(
     let b2 = f32x4.splat(0);
     let b3 = f32x4.splat(0);
     let vj = v + (<usize>t << 2);
+    let pja = pa;
+    let pjb = pb;
     for (let j = 0; j < seq; j++) {
-      const pja = v128.load32_splat(pa + (<usize>j << 2));
-      const pjb = v128.load32_splat(pb + (<usize>j << 2));
+      const wa = weight4(v128.load32_splat(pja), dropped, keepSplat);
+      const wb = weight4(v128.load32_splat(pjb), dropped, keepSplat);
       const v0 = v128.load(vj);
-      a0 = f32x4.add(a0, f32x4.mul(pja, v0));
-      b0 = f32x4.add(b0, f32x4.mul(pjb, v0));
+      a0 = f32x4.add(a0, f32x4.mul(wa, v0));
+      b0 = f32x4.add(b0, f32x4.mul(wb, v0));
       const v1 = v128.load(vj, 16);
-      a1 = f32x4.add(a1, f32x4.mul(pja, v1));
-      b1 = f32x4.add(b1, f32x4.mul(pjb, v1));
+      a1 = f32x4.add(a1, f32x4.mul(wa, v1));
+      b1 = f32x4.add(b1, f32x4.mul(wb, v1));
       const v2 = v128.load(vj, 32);
-      a2 = f32x4.add(a2, f32x4.mul(pja, v2));
-      b2 = f32x4.add(b2, f32x4.mul(pjb, v2));
+      a2 = f32x4.add(a2, f32x4.mul(wa, v2));
+      b2 = f32x4.add(b2, f32x4.mul(wb, v2));
       const v3 = v128.load(vj, 48);
-      a3 = f32x4.add(a3, f32x4.mul(pja, v3));
-      b3 = f32x4.add(b3, f32x4.mul(pjb, v3));
+      a3 = f32x4.add(a3, f32x4.mul(wa, v3));
+      b3 = f32x4.add(b3, f32x4.mul(wb, v3));
       vj += rowStride;
+      pja += pStride;
+      pjb += pStride;
     }
     const outA = dstA + (<usize>t << 2);
     v128.store(outA, f32x4.mul(a0, scaleSplat));
@@ -286,27 +322,206 @@ export function weightedSumRowPair(
   // What is left of headDim (under 16 columns) is cheap: finish each row on its own.
   if (t < headDim) {
     const offset = <usize>t << 2;
-    weightedSumRow(dstA + offset, pa, v + offset, rowStride, seq, headDim - t, scale);
-    weightedSumRow(dstB + offset, pb, v + offset, rowStride, seq, headDim - t, scale);
+    weightedSumRowCore(dstA + offset, pa, pStride, v + offset, rowStride, seq, headDim - t, scale, dropped, keepScale);
+    weightedSumRowCore(dstB + offset, pb, pStride, v + offset, rowStride, seq, headDim - t, scale, dropped, keepScale);
   }
 }
 
-/** y[t] += alpha·x[t] for t < n. */
-// @ts-ignore: decorator
-@inline export function axpy(y: usize, alpha: f32, x: usize, n: i32): void {
-  const alphaV = f32x4.splat(alpha);
+/**
+ * One row of context: `dst[t] = scale · Σ_j p[j·pStride]·v_j[t]` for `t < headDim`.
+ * p: `seq` f32 weights `pStride` bytes apart; value j at `v + j·rowStride` (bytes).
+ */
+export function weightedSumRow(
+  dst: usize, p: usize, pStride: usize, v: usize, rowStride: usize, seq: i32, headDim: i32, scale: f32,
+): void {
+  weightedSumRowCore(dst, p, pStride, v, rowStride, seq, headDim, scale, false, 0);
+}
+
+/** `weightedSumRow` for two rows at once (pa → dstA, pb → dstB): each value vector loaded serves both. */
+export function weightedSumRowPair(
+  dstA: usize, dstB: usize, pa: usize, pb: usize, pStride: usize, v: usize, rowStride: usize,
+  seq: i32, headDim: i32, scale: f32,
+): void {
+  weightedSumRowPairCore(dstA, dstB, pa, pb, pStride, v, rowStride, seq, headDim, scale, false, 0);
+}
+
+/** `weightedSumRow` over a contiguous row marked by markDroppedRow: the weights are the dropped-out probabilities. */
+export function weightedSumRowDropped(
+  dst: usize, p: usize, v: usize, rowStride: usize, seq: i32, headDim: i32, scale: f32, keepScale: f32,
+): void {
+  weightedSumRowCore(dst, p, 4, v, rowStride, seq, headDim, scale, true, keepScale);
+}
+
+/** `weightedSumRowPair` over two contiguous rows marked by markDroppedRow. */
+export function weightedSumRowPairDropped(
+  dstA: usize, dstB: usize, pa: usize, pb: usize, v: usize, rowStride: usize,
+  seq: i32, headDim: i32, scale: f32, keepScale: f32,
+): void {
+  weightedSumRowPairCore(dstA, dstB, pa, pb, 4, v, rowStride, seq, headDim, scale, true, keepScale);
+}
+
+// ---- softmax backward ----------------------------------------------------------------------
+
+/** Σ_{j<n} a[j]·b[j] over f32 rows, each product exact in f64 and summed in f64. */
+export function dotRowF64(a: usize, b: usize, n: i32): f64 {
   const vecEnd = n & ~3;
-  for (let t = 0; t < vecEnd; t += 4) {
-    const offset = <usize>t << 2;
-    v128.store(y + offset, f32x4.add(v128.load(y + offset), f32x4.mul(alphaV, v128.load(x + offset))));
+  let lo = f64x2.splat(0);
+  let hi = f64x2.splat(0);
+  for (let j = 0; j < vecEnd; j += 4) {
+    const offset = <usize>j << 2;
+    const x = v128.load(a + offset);
+    const y = v128.load(b + offset);
+    lo = f64x2.add(lo, f64x2.mul(f64x2.promote_low_f32x4(x), f64x2.promote_low_f32x4(y)));
+    hi = f64x2.add(hi, f64x2.mul(
+      f64x2.promote_low_f32x4(f32x4.shuffle(x, x, 2, 3, 0, 1)),
+      f64x2.promote_low_f32x4(f32x4.shuffle(y, y, 2, 3, 0, 1)),
+    ));
   }
-  for (let t = vecEnd; t < n; t++) {
-    const offset = <usize>t << 2;
-    store<f32>(y + offset, load<f32>(y + offset) + alpha * load<f32>(x + offset));
+  const both = f64x2.add(lo, hi);
+  let sum = f64x2.extract_lane(both, 0) + f64x2.extract_lane(both, 1);
+  for (let j = vecEnd; j < n; j++) {
+    const offset = <usize>j << 2;
+    sum += <f64>load<f32>(a + offset) * <f64>load<f32>(b + offset);
+  }
+  return sum;
+}
+
+/**
+ * One row of the score gradient, in place over g (f32 `[seq]`, holding dP'_j = dCtx·v_j):
+ *   g[j] = hm·(d[j]·g[j] − p[j]·r) / sqrtD
+ * where p is the softmax row, d the probabilities P·V used (p itself without dropout, else
+ * p·keep/(1−p_drop)) and r = Σ_j d[j]·g[j]. This is hm·p_j·(dP_j − r)/√D with
+ * dP_j = keep_j·g[j]/(1−p_drop): the keep factor is folded into d, so no mask is needed here.
+ */
+export function softmaxGradRow(g: usize, d: usize, p: usize, seq: i32, r: f32, hm: f32, sqrtD: f32): void {
+  const vecEnd = seq & ~3;
+  const rV = f32x4.splat(r);
+  const hmV = f32x4.splat(hm);
+  const sqrtDV = f32x4.splat(sqrtD);
+  for (let j = 0; j < vecEnd; j += 4) {
+    const offset = <usize>j << 2;
+    const diff = f32x4.sub(
+      f32x4.mul(v128.load(d + offset), v128.load(g + offset)),
+      f32x4.mul(v128.load(p + offset), rV),
+    );
+    v128.store(g + offset, f32x4.div(f32x4.mul(hmV, diff), sqrtDV));
+  }
+  for (let j = vecEnd; j < seq; j++) {
+    const offset = <usize>j << 2;
+    const diff = load<f32>(d + offset) * load<f32>(g + offset) - load<f32>(p + offset) * r;
+    store<f32>(g + offset, (hm * diff) / sqrtD);
   }
 }
 
-/** dst[t] = 0 for t < n. */
-export function zeroRow(dst: usize, n: i32): void {
-  for (let t = 0; t < n; t++) store<f32>(dst + (<usize>t << 2), 0);
+// ---- dropout of probabilities --------------------------------------------------------------
+// dropout.ts keeps its generator private, so it is replicated here operation for operation:
+// with k = fmix(seed), the element with counter c is dropped iff
+// fmix(fmix(c ^ k) + k) < threshold = round(p·2^32), kept ones are scaled by f32(1/(1−p)).
+// attention.spec.ts checks the masks this draws against dropout_forward's.
+
+const FMIX_MUL1: u32 = 0x85ebca6b;
+const FMIX_MUL2: u32 = 0xc2b2ae35;
+const TWO_POW_32: f64 = 4294967296.0;
+
+/** MurmurHash3's 32-bit finaliser. */
+// @ts-ignore: decorator
+@inline function fmix(x: u32): u32 {
+  x ^= x >>> 16;
+  x *= FMIX_MUL1;
+  x ^= x >>> 13;
+  x *= FMIX_MUL2;
+  x ^= x >>> 16;
+  return x;
+}
+
+// @ts-ignore: decorator
+@inline function fmix4(x: v128): v128 {
+  x = v128.xor(x, i32x4.shr_u(x, 16));
+  x = i32x4.mul(x, i32x4.splat(FMIX_MUL1));
+  x = v128.xor(x, i32x4.shr_u(x, 13));
+  x = i32x4.mul(x, i32x4.splat(FMIX_MUL2));
+  return v128.xor(x, i32x4.shr_u(x, 16));
+}
+
+/** The generator's key for a seed. */
+export function dropoutKey(seed: u32): u32 {
+  return fmix(seed);
+}
+
+/** round(p·2^32), at most 2^32 − 1: elements drawing below it are dropped. For p > 0. */
+export function dropoutThreshold(p: f64): u32 {
+  return <u32>min<f64>(Math.round(p * TWO_POW_32), TWO_POW_32 - 1.0);
+}
+
+/** f32(1/(1−p)) for 0 < p < 1; 0 for p ≥ 1 (everything is dropped). */
+export function dropoutKeepScale(p: f64): f32 {
+  return p >= 1.0 ? 0 : <f32>(1.0 / (1.0 - p));
+}
+
+/** All ones in the lanes whose counter draws a dropped element, zero elsewhere. */
+// @ts-ignore: decorator
+@inline function droppedLanes(counters: v128, key: v128, threshold: v128): v128 {
+  return i32x4.lt_u(fmix4(i32x4.add(fmix4(v128.xor(counters, key)), key)), threshold);
+}
+
+// @ts-ignore: decorator
+@inline function isDropped(counter: u32, key: u32, threshold: u32): bool {
+  return fmix(fmix(counter ^ key) + key) < threshold;
+}
+
+/**
+ * Sets the sign bit of every dropped entry of row (f32 `[seq]`, softmax output, so all
+ * ≥ +0); entry j has counter `counter + j` (u32, wrapping). clearSignsRow undoes it exactly.
+ */
+export function markDroppedRow(row: usize, seq: i32, counter: u32, key: u32, threshold: u32): void {
+  const vecEnd = seq & ~3;
+  const keyV = i32x4.splat(key);
+  const thresholdV = i32x4.splat(threshold);
+  const signBit = i32x4.splat(0x80000000);
+  let counters = i32x4.add(i32x4.splat(counter), i32x4(0, 1, 2, 3));
+  for (let j = 0; j < vecEnd; j += 4) {
+    const ptr = row + (<usize>j << 2);
+    v128.store(ptr, v128.or(v128.load(ptr), v128.and(droppedLanes(counters, keyV, thresholdV), signBit)));
+    counters = i32x4.add(counters, i32x4.splat(4));
+  }
+  for (let j = vecEnd; j < seq; j++) {
+    const ptr = row + (<usize>j << 2);
+    if (isDropped(counter + <u32>j, key, threshold)) store<u32>(ptr, load<u32>(ptr) | 0x80000000);
+  }
+}
+
+/** Clears the sign bit of every entry of row (f32 `[seq]`). */
+export function clearSignsRow(row: usize, seq: i32): void {
+  const vecEnd = seq & ~3;
+  for (let j = 0; j < vecEnd; j += 4) {
+    const ptr = row + (<usize>j << 2);
+    v128.store(ptr, f32x4.abs(v128.load(ptr)));
+  }
+  for (let j = vecEnd; j < seq; j++) {
+    const ptr = row + (<usize>j << 2);
+    store<f32>(ptr, Mathf.abs(load<f32>(ptr)));
+  }
+}
+
+/**
+ * dst[j] = src[j]·(dropped ? 0 : keepScale) over f32 `[seq]`, entry j with counter
+ * `counter + j`: dropout_forward's arithmetic, so the values are bit for bit its output.
+ */
+export function dropRow(dst: usize, src: usize, seq: i32, counter: u32, key: u32, threshold: u32, keepScale: f32): void {
+  const vecEnd = seq & ~3;
+  const keyV = i32x4.splat(key);
+  const thresholdV = i32x4.splat(threshold);
+  const scaleV = f32x4.splat(keepScale);
+  let counters = i32x4.add(i32x4.splat(counter), i32x4(0, 1, 2, 3));
+  for (let j = 0; j < vecEnd; j += 4) {
+    const offset = <usize>j << 2;
+    const factor = v128.andnot(scaleV, droppedLanes(counters, keyV, thresholdV));
+    v128.store(dst + offset, f32x4.mul(v128.load(src + offset), factor));
+    counters = i32x4.add(counters, i32x4.splat(4));
+  }
+  for (let j = vecEnd; j < seq; j++) {
+    const offset = <usize>j << 2;
+    const factor: f32 = isDropped(counter + <u32>j, key, threshold) ? 0 : keepScale;
+    store<f32>(dst + offset, load<f32>(src + offset) * factor);
+  }
 }

@@ -9,6 +9,7 @@ export * from "./random";
 export * from "./loss";
 export * from "./adamw";
 export * from "./dropout";
+export * from "./rewire";
 
 /** First byte the TypeScript arena may use: everything below belongs to static data. */
 export function heap_base(): usize {

@@ -71,6 +71,12 @@ export interface CoreExports {
   dropout_forward(out: number, inp: number, mask: number, n: number, p: number, seed: number, offset: number): void;
   dropout_backward(dInp: number, dOut: number, mask: number, n: number, p: number, seed: number, offset: number): void;
 
+  // rewire.ts: importance sums and permutations, row-major f32, i32 indices.
+  row_dots(out: number, a: number, b: number, rows: number, cols: number): void;
+  column_dots(out: number, a: number, b: number, rows: number, cols: number): void;
+  gather_rows(dst: number, src: number, idx: number, count: number, rowLen: number): void;
+  gather_columns(dst: number, src: number, idx: number, rows: number, cols: number): void;
+
   // random.ts
   fill_normal(dst: number, n: number, seed: number, mean: number, std: number): void;
 }

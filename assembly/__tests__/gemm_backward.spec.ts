@@ -182,6 +182,18 @@ describe("linear_backward_input", () => {
   it("matches the reference at a BERT-like slice with long rows", () => {
     expectBackwardInputMatches(9, 200, 70, 256, 96, 96, 256, true, 4100);
   });
+
+  it("matches the reference when n spans several cache blocks of panels", () => {
+    // The kernel sums W in blocks of 32 panels (256 features at PANEL 8, 512
+    // at 16); these n end on, just past and well past block edges.
+    const ns: i32[] = [256, 257, 269, 512, 520, 1037];
+    let seed: u32 = 4200;
+    for (let b = 0; b < ns.length; b++) {
+      const n = ns[b];
+      expectBackwardInputMatches(3, n, 19, n, 19, 19, n, false, seed++);
+      expectBackwardInputMatches(3, n, 19, n + 11, 21, 22, n + 3, true, seed++);
+    }
+  });
 });
 
 describe("linear_backward_weight", () => {

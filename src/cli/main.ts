@@ -2,15 +2,20 @@
 import { DynaBertError } from "../errors.js";
 import { bench, benchUsage } from "./bench.js";
 import { demo, demoUsage } from "./demo.js";
+import { evalCommand, evalUsage } from "./eval.js";
 import { grad, gradUsage } from "./grad.js";
 import { infer, inferUsage } from "./infer.js";
+import { importance, importanceUsage, rewireCommand, rewireUsage } from "./rewire.js";
 import { tokenize, tokenizeUsage } from "./tokenize.js";
 import { train, trainUsage } from "./train.js";
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
   infer: { run: infer, usage: inferUsage },
   tokenize: { run: tokenize, usage: tokenizeUsage },
+  importance: { run: importance, usage: importanceUsage },
+  rewire: { run: rewireCommand, usage: rewireUsage },
   train: { run: train, usage: trainUsage },
+  eval: { run: evalCommand, usage: evalUsage },
   grad: { run: grad, usage: gradUsage },
   bench: { run: bench, usage: benchUsage },
   demo: { run: demo, usage: demoUsage },

@@ -4,10 +4,10 @@
  * sub-network, its loss, backward, gradients summed. No optimiser update here.
  */
 import type { DynaBert } from "../dynabert.js";
-import { InputError, OptionError } from "../errors.js";
+import { OptionError } from "../errors.js";
 import { checkBatch, type BatchInput } from "../model/inputs.js";
 import { backward, forwardTrain } from "./graph.js";
-import { DEFAULT_LAMBDAS, distillationLoss, taskLoss, type Lambdas, type TeacherOutputs } from "./objectives.js";
+import { checkLabels, DEFAULT_LAMBDAS, distillationLoss, taskLoss, type Lambdas, type TeacherOutputs } from "./objectives.js";
 import type { TrainableParameters } from "./params.js";
 
 export type Phase = "finetune" | "final" | "width" | "depth";
@@ -94,18 +94,4 @@ export function accumulateStep(
     }
   }
   return results;
-}
-
-function checkLabels(labels: ArrayLike<number> | undefined, batch: number, classes: number): Int32Array {
-  if (!labels || typeof labels.length !== "number") throw new InputError("LABELS_MISSING", "a labelled batch needs \"labels\": one class id per row");
-  if (labels.length !== batch) throw new InputError("RAGGED_BATCH", `labels has ${labels.length} entries, the batch has ${batch} rows`);
-  const out = new Int32Array(batch);
-  for (let i = 0; i < batch; i++) {
-    const v = labels[i];
-    if (!Number.isInteger(v) || v < 0 || v >= classes) {
-      throw new InputError("LABEL_OUT_OF_RANGE", `label ${v} at row ${i} is out of range: the model has ${classes} labels (0…${classes - 1})`);
-    }
-    out[i] = v;
-  }
-  return out;
 }

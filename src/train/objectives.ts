@@ -6,6 +6,7 @@
  *            + λ_hidden·Σ_j MSE(student state j, teacher state index[j]).
  */
 import type { Core, Tensor } from "../../bindings/index.js";
+import { InputError } from "../errors.js";
 import type { TrainingGraph } from "./graph.js";
 
 export interface Lambdas {
@@ -83,4 +84,19 @@ export function distillationLoss(core: Core, graph: TrainingGraph, teacher: Teac
   } finally {
     arena.release(mark);
   }
+}
+
+/** Labels as i32, each an integer class id in [0, classes). */
+export function checkLabels(labels: ArrayLike<number> | undefined, batch: number, classes: number): Int32Array {
+  if (!labels || typeof labels.length !== "number") throw new InputError("LABELS_MISSING", "a labelled batch needs \"labels\": one class id per row");
+  if (labels.length !== batch) throw new InputError("RAGGED_BATCH", `labels has ${labels.length} entries, the batch has ${batch} rows`);
+  const out = new Int32Array(batch);
+  for (let i = 0; i < batch; i++) {
+    const v = labels[i];
+    if (!Number.isInteger(v) || v < 0 || v >= classes) {
+      throw new InputError("LABEL_OUT_OF_RANGE", `label ${v} at row ${i} is out of range: the model has ${classes} labels (0…${classes - 1})`);
+    }
+    out[i] = v;
+  }
+  return out;
 }
