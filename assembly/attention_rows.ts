@@ -30,7 +30,7 @@ import { exp4 } from "./simd_exp_erf";
 
 /** q·k over `headDim` floats, ordered exactly as in the four-key blocks. */
 // @ts-ignore: decorator
-@inline export function dotOne(q: usize, kj: usize, headDim: i32): f32 {
+@inline function dotOne(q: usize, kj: usize, headDim: i32): f32 {
   const dVec = headDim & ~3;
   let acc = f32x4.splat(0);
   for (let t = 0; t < dVec; t += 4) {
@@ -201,18 +201,21 @@ export function softmaxRow(row: usize, seq: i32): void {
 // the 16-, 4- or 1-wide paths computes it.
 //
 // `dropped` rows come from markDroppedRow: a dropped entry carries a set sign bit, and its
-// weight is max(p, 0)·keepScale, i.e. +0 when dropped and p·keepScale when kept: bit for bit
-// dropout_forward's p·(kept ? keepScale : 0) (wasm's max(-0, +0) is +0). It is a flag of
-// these always-inlined cores, so the plain (inference) versions carry no trace of it.
+// weight is (p < 0 ? 0 : p)·keepScale: ±0 when dropped, p·keepScale when kept, NaN kept NaN.
+// That is dropout_forward's p·(kept ? keepScale : 0) up to the sign of a zero weight, which
+// no sum can tell from +0 (it starts at +0), so ctx is bit for bit P·V over dropout_forward's
+// output. pmax is that select in one instruction (the IEEE max is a long sequence on x64).
+// `dropped` is a flag of these always-inlined cores, so the plain (inference) versions carry
+// no trace of it.
 
 // @ts-ignore: decorator
 @inline function weight4(p: v128, dropped: bool, keepScale: v128): v128 {
-  return dropped ? f32x4.mul(f32x4.max(p, f32x4.splat(0)), keepScale) : p;
+  return dropped ? f32x4.mul(f32x4.pmax(p, f32x4.splat(0)), keepScale) : p;
 }
 
 // @ts-ignore: decorator
 @inline function weight1(p: f32, dropped: bool, keepScale: f32): f32 {
-  return dropped ? max<f32>(p, 0) * keepScale : p;
+  return dropped ? (p < 0 ? <f32>0 : p) * keepScale : p;
 }
 
 // @ts-ignore: decorator

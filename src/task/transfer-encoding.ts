@@ -28,22 +28,23 @@ export function decodeTransferEncoding(body: string, encoding: string | undefine
  */
 export function quotedPrintableBytes(body: string): Uint8Array {
   const text = body.replace(/=[ \t]*\r?\n/g, "");
-  const out: number[] = [];
+  const out = new Uint8Array(text.length * 3); // a UTF-16 unit is at most 3 UTF-8 bytes
+  let n = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x3d && i + 2 < text.length && isHex(text.charCodeAt(i + 1)) && isHex(text.charCodeAt(i + 2))) {
-      out.push(parseInt(text.slice(i + 1, i + 3), 16));
+      out[n++] = parseInt(text.slice(i + 1, i + 3), 16);
       i += 2;
     } else if (c < 0x80) {
-      out.push(c);
+      out[n++] = c;
     } else {
       // Not legal in QP, but the string may hold any character: keep it as its UTF-8 bytes.
       const cp = text.codePointAt(i)!;
-      for (const b of UTF8.encode(String.fromCodePoint(cp))) out.push(b);
+      n += UTF8.encodeInto(String.fromCodePoint(cp), out.subarray(n)).written;
       if (cp > 0xffff) i++;
     }
   }
-  return Uint8Array.from(out);
+  return out.slice(0, n);
 }
 
 function isHex(c: number): boolean {
@@ -79,13 +80,18 @@ const CP1252_HIGH = [
   0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x9d, 0x017e, 0x0178,
 ];
 
+const UTF16LE = new TextDecoder("utf-16le");
+
 export function decodeBytes(bytes: Uint8Array, charset: string | undefined): string {
   const cs = (charset ?? "").trim().toLowerCase();
   if (cs === "utf-8" || cs === "utf8") return new TextDecoder("utf-8").decode(bytes);
-  let out = "";
-  for (let i = 0; i < bytes.length; i += 4096) {
-    const chunk = Array.from(bytes.subarray(i, i + 4096), (b) => (b >= 0x80 && b < 0xa0 ? CP1252_HIGH[b - 0x80] : b));
-    out += String.fromCharCode(...chunk);
+  // Each byte becomes one UTF-16LE code unit, decoded in one call (utf-16le is in every TextDecoder).
+  const units = new Uint8Array(bytes.length * 2);
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    const cp = b >= 0x80 && b < 0xa0 ? CP1252_HIGH[b - 0x80] : b;
+    units[2 * i] = cp & 0xff;
+    units[2 * i + 1] = cp >> 8;
   }
-  return out;
+  return UTF16LE.decode(units);
 }

@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { parseSafetensors } from "../../src/checkpoint/safetensors.js";
 import { DynaBert, BertTokenizer } from "../../src/node.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -98,5 +99,31 @@ describe("dynabert bench", () => {
     assert.equal(out.runs, 3);
     assert.ok(out.min_ms > 0 && out.min_ms <= out.median_ms);
     assert.ok(Math.abs(out.gflops - out.flops / (out.median_ms * 1e6)) < 1e-9);
+  });
+});
+
+describe("dynabert grad", () => {
+  it("prints losses and the norm of PyTorch's step and writes every gradient under HF names", () => {
+    const caseDir = join(ROOT, "tests", "fixtures", "grads", "depth", "h12_teacher_same");
+    const c = JSON.parse(readFileSync(join(caseDir, "case.json"), "utf8"));
+    const out = join(scratch, "grads.safetensors");
+    const r = run(
+      "grad", "--student", join(ROOT, c.student), "--teacher", join(ROOT, c.teacher), "--input", join(caseDir, "input.json"),
+      "--phase", "depth", "--widths", c.widths.join(","), "--depths", c.depths.join(","), "--teacher-width", "same", "--out", out,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const printed = JSON.parse(r.stdout);
+    assert.ok(Math.abs(printed.total_loss - c.total_loss) <= 1e-4 * c.total_loss);
+    assert.ok(Math.abs(printed.grad_global_norm - c.grad_global_norm) <= 1e-4 * c.grad_global_norm);
+    assert.deepEqual(printed.subnets.map((s: { width: number; depth: number }) => [s.width, s.depth]), c.subnets.map((s: { width: number; depth: number }) => [s.width, s.depth]));
+    const written = parseSafetensors(new Uint8Array(readFileSync(out)), out);
+    assert.deepEqual([...written.tensors.keys()].sort(), Object.keys(c.grad_norms).sort());
+  });
+
+  it("refuses a distillation phase without a teacher", () => {
+    const caseDir = join(ROOT, "tests", "fixtures", "grads", "depth", "h12_teacher_same");
+    const r = run("grad", "--student", H12, "--input", join(caseDir, "input.json"), "--phase", "width", "--out", join(scratch, "x.safetensors"));
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--teacher/);
   });
 });
