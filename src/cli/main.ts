@@ -3,6 +3,7 @@ import { DynaBertError } from "../errors.js";
 import { bench, benchUsage } from "./bench.js";
 import { demo, demoUsage } from "./demo.js";
 import { evalCommand, evalUsage } from "./eval.js";
+import { exportOnnx, exportOnnxUsage } from "./export-onnx.js";
 import { grad, gradUsage } from "./grad.js";
 import { infer, inferUsage } from "./infer.js";
 import { importance, importanceUsage, rewireCommand, rewireUsage } from "./rewire.js";
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   train: { run: train, usage: trainUsage },
   eval: { run: evalCommand, usage: evalUsage },
   grad: { run: grad, usage: gradUsage },
+  export: { run: exportOnnx, usage: exportOnnxUsage },
   bench: { run: bench, usage: benchUsage },
   demo: { run: demo, usage: demoUsage },
 };
