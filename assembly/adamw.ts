@@ -4,10 +4,11 @@
 // Bit-level agreement with PyTorch: the scalars are formed in f64 exactly as
 // Python forms them (lr, betas, eps arrive as f64), rounded to f32 where torch's
 // kernels round a Python scalar to the tensor's dtype, and the per-element ops
-// follow torch's order. On CPUs with FMA (x86 AVX2, ARM NEON: every machine torch
-// is normally run on) torch's vectorised `add_(g, alpha=a)` and `addcmul_` fuse
-// their multiply-add, so m and v are each rounded once per step; fused_multiply_add.ts
-// reproduces that exactly. scripts/golden/gen_adamw_fixture.py records torch's own
+// follow torch's order. torch's CPU kernels built for FMA-capable CPUs (its AVX2
+// build, which x86 machines of the last decade run) fuse the multiply-add of
+// `add_(g, alpha=a)` and `addcmul_`, so m and v are each rounded once per step;
+// fused_multiply_add.ts reproduces that exactly. (A torch running its non-FMA
+// default build would round twice and differ in the last bit of m, v.) scripts/golden/gen_adamw_fixture.py records torch's own
 // results and the tests match them bit for bit.
 
 import { fma1, fma4 } from "./fused_multiply_add";

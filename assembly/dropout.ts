@@ -1,51 +1,14 @@
-// Inverted dropout with a counter-based generator: element i of a call draws its
-// random number from (seed, offset + i) alone, so a mask is the same in every
-// runtime, at any SIMD width, in any call order, and backward can either read the
-// mask forward wrote or regenerate it from the same (seed, offset).
-//
-// Generator: h = fmix(fmix(c ^ k) + k), c = offset + i (u32, wrapping), k = fmix(seed),
-// fmix = MurmurHash3's 32-bit finaliser (a bijection with full avalanche). For a
-// fixed seed, c ↦ h is a bijection of u32, so over 2^32 counters every h occurs once.
-// Element i is dropped iff h < round(p·2^32), a drop probability within 2^-33 of p.
-// Not a cryptographic generator; ample for dropout masks.
+// Inverted dropout with a counter-based generator (dropout_rng.ts): element i of a
+// call draws its random number from (seed, offset + i) alone, so a mask is the same in
+// every runtime, at any SIMD width, in any call order, and backward can either read
+// the mask forward wrote or regenerate it from the same (seed, offset).
 //
 // Callers give each dropout site a disjoint counter range per seed (e.g. a running
 // element offset through the forward pass) and change the seed every step.
 
-const FMIX_MUL1: u32 = 0x85ebca6b;
-const FMIX_MUL2: u32 = 0xc2b2ae35;
-const TWO_POW_32: f64 = 4294967296.0;
-
-// @ts-ignore: decorator
-@inline function fmix(x: u32): u32 {
-  x ^= x >>> 16;
-  x *= FMIX_MUL1;
-  x ^= x >>> 13;
-  x *= FMIX_MUL2;
-  x ^= x >>> 16;
-  return x;
-}
-
-/** fmix on four u32 lanes: the same arithmetic as `fmix`, lane by lane. */
-// @ts-ignore: decorator
-@inline function fmix4(x: v128): v128 {
-  x = v128.xor(x, i32x4.shr_u(x, 16));
-  x = i32x4.mul(x, i32x4.splat(FMIX_MUL1));
-  x = v128.xor(x, i32x4.shr_u(x, 13));
-  x = i32x4.mul(x, i32x4.splat(FMIX_MUL2));
-  return v128.xor(x, i32x4.shr_u(x, 16));
-}
-
-/** The random u32 of counter c under key k = fmix(seed). */
-// @ts-ignore: decorator
-@inline function draw(c: u32, k: u32): u32 {
-  return fmix(fmix(c ^ k) + k);
-}
-
-// @ts-ignore: decorator
-@inline function draw4(c: v128, k: v128): v128 {
-  return fmix4(i32x4.add(fmix4(v128.xor(c, k)), k));
-}
+import {
+  dropoutDraw, dropoutKeepScale, dropoutKey, dropoutThreshold, droppedLanes, isDropped,
+} from "./dropout_rng";
 
 /**
  * The random u32 that dropout draws for element `index` of a call with (seed,
@@ -53,19 +16,7 @@ const TWO_POW_32: f64 = 4294967296.0;
  * round(p·2^32). Exported so tests and tools can inspect the stream.
  */
 export function dropout_random_u32(seed: u32, offset: u32, index: u32): u32 {
-  return draw(offset + index, fmix(seed));
-}
-
-/** round(p·2^32): the drop threshold, for 0 < p < 1 (a value in [0, 2^32 − 1]). */
-// @ts-ignore: decorator
-@inline function dropThreshold(p: f64): u32 {
-  return <u32>min<f64>(Math.round(p * TWO_POW_32), TWO_POW_32 - 1.0);
-}
-
-/** The factor kept elements are multiplied by: f32(1/(1−p)), rounded once from f64. */
-// @ts-ignore: decorator
-@inline function keepScale(p: f64): f32 {
-  return <f32>(1.0 / (1.0 - p));
+  return dropoutDraw(offset + index, dropoutKey(seed));
 }
 
 /**
@@ -84,10 +35,10 @@ export function dropout_forward(out: usize, inp: usize, mask: usize, n: i32, p: 
     if (mask != 0) memory.fill(mask, 1, <usize>n);
     return;
   }
-  const all = p >= 1.0;
-  const scale: f32 = all ? 0.0 : keepScale(p);
-  const threshold: u32 = all ? 0 : dropThreshold(p);
-  const k = fmix(seed);
+  const all = p >= 1.0; // handled apart: a draw of 2^32 − 1 is never below any u32 threshold
+  const scale = dropoutKeepScale(p);
+  const threshold: u32 = all ? 0 : dropoutThreshold(p);
+  const k = dropoutKey(seed);
   const scaleV = f32x4.splat(scale);
   const thresholdV = i32x4.splat(threshold);
   const kV = i32x4.splat(k);
@@ -95,7 +46,7 @@ export function dropout_forward(out: usize, inp: usize, mask: usize, n: i32, p: 
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
-    const dropped = all ? i32x4.splat(-1) : i32x4.lt_u(draw4(counters, kV), thresholdV);
+    const dropped = all ? i32x4.splat(-1) : droppedLanes(counters, kV, thresholdV);
     v128.store(out + o, f32x4.mul(v128.load(inp + o), v128.andnot(scaleV, dropped)));
     if (mask != 0) {
       const keptLanes = v128.andnot(i32x4.splat(1), dropped); // 1 or 0 per i32 lane
@@ -106,7 +57,7 @@ export function dropout_forward(out: usize, inp: usize, mask: usize, n: i32, p: 
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;
-    const keep = !all && draw(offset + <u32>i, k) >= threshold;
+    const keep = !all && !isDropped(offset + <u32>i, k, threshold);
     store<f32>(out + o, load<f32>(inp + o) * (keep ? scale : <f32>0.0));
     if (mask != 0) store<u8>(mask + <usize>i, keep ? 1 : 0);
   }
@@ -129,7 +80,7 @@ export function dropout_backward(dInp: usize, dOut: usize, mask: usize, n: i32, 
     if (dInp != dOut) memory.copy(dInp, dOut, <usize>n << 2);
     return;
   }
-  const scale: f32 = p >= 1.0 ? 0.0 : keepScale(p);
+  const scale = dropoutKeepScale(p);
   const scaleV = f32x4.splat(scale);
   let i = 0;
   for (; i + 4 <= n; i += 4) {

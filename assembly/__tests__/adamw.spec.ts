@@ -47,33 +47,46 @@ describe("fused multiply-add emulation", () => {
   });
 
   it("is right on 20k generated near-midpoint cases, where plain f64 evaluation fails about half the time", () => {
-    // c = r (an f32 whose mantissa is not 0, so both neighbours are ulp u away) and
-    // a·b = ±(u/2)·(1 − x²·2^-46) with a = 1 + x·2^-23, b = ±(u/2)(1 − x·2^-23): the exact
-    // sum lies a hair inside r's rounding interval, so the answer is r. For x < 362 the
-    // hair is under half an f64 ulp of r, so f64 rounds onto the midpoint and its tie
-    // goes to the even neighbour — wrong whenever r is odd.
+    // c = r, an f32 whose neighbours are both one ulp u away (mantissa not 0, or r
+    // subnormal), and a·b = ±(u/2)·(1 − x²·2^-46) with a = s·(1 + x·2^-23),
+    // b = ±(u/2s)(1 − x·2^-23): the exact sum lies a hair inside r's rounding interval,
+    // so the answer is r. The hair is under half an f64 ulp of r (x < 362 for normal r,
+    // x < 16 for subnormal r ≥ 2^-135), so f64 rounds onto the midpoint and its tie goes
+    // to the even neighbour: wrong whenever r is odd. One case in four is subnormal.
     const rng = new Rng(72);
     let wrong = 0;
+    let wrongSubnormal = 0;
     let naiveWrong = 0;
     const cases = 20000;
     for (let k = 0; k < cases; k++) {
-      const exponent = 40 + rng.below(180); // biased exponent: r in about [2^-87, 2^92]
-      const mantissa = 1 + rng.below(0x7ffffe);
+      const subnormal = k % 4 == 0;
       const sign: u32 = rng.below(2) == 0 ? 0 : 0x80000000;
-      const r = reinterpret<f32>(sign | (<u32>exponent << 23) | <u32>mantissa);
-      const halfUlp = reinterpret<f32>(<u32>(exponent - 24) << 23);
-      const x = <f64>(1 + rng.below(300));
-      const a = <f32>(1.0 + x * TWO_M23);
-      const towardZero = rng.below(2) == 0;
-      const b = <f32>((towardZero ? -1.0 : 1.0) * <f64>halfUlp * (1.0 - x * TWO_M23));
-      if (fma1(a, b, r) != r) wrong++;
+      let r: f32, halfUlp: f64, x: f64, split: f64;
+      if (subnormal) {
+        r = reinterpret<f32>(sign | <u32>(0x4000 + rng.below(0x7fffff - 0x4000))); // [2^-135, 2^-126)
+        halfUlp = 7.006492321624085e-46; // 2^-150
+        x = <f64>(1 + rng.below(15));
+        split = 2.6469779601696886e-23; // 2^-75: keeps a and b normal
+      } else {
+        const exponent = 40 + rng.below(180); // biased exponent: r in about [2^-87, 2^92]
+        r = reinterpret<f32>(sign | (<u32>exponent << 23) | <u32>(1 + rng.below(0x7ffffe)));
+        halfUlp = <f64>reinterpret<f32>(<u32>(exponent - 24) << 23);
+        x = <f64>(1 + rng.below(300));
+        split = 1.0;
+      }
+      const a = <f32>(split * (1.0 + x * TWO_M23));
+      const b = <f32>((rng.below(2) == 0 ? -1.0 : 1.0) * (halfUlp / split) * (1.0 - x * TWO_M23));
+      if (fma1(a, b, r) != r) {
+        wrong++;
+        if (subnormal) wrongSubnormal++;
+      }
       if (<f32>(<f64>a * <f64>b + <f64>r) != r) naiveWrong++;
     }
-    expect<i32>(wrong).toBe(0);
+    expect<i32>(wrong).toBe(0, "subnormal among them: " + wrongSubnormal.toString());
     expect<i32>(naiveWrong).toBeGreaterThan(cases / 4, "the cases really are hard");
   });
 
-  it("agrees with an independent correctly rounded fma on 400k random triples, lane by lane", () => {
+  it("agrees with an independent correctly rounded fma on 400k random triples, lane by lane, subnormal results included", () => {
     const rng = new Rng(71);
     let mismatches = 0;
     const a = new Float32Array(4);
@@ -82,12 +95,17 @@ describe("fused multiply-add emulation", () => {
     const out = new Float32Array(4);
     for (let k = 0; k < 100000; k++) {
       for (let l = 0; l < 4; l++) {
-        a[l] = <f32>(rng.uniform(-1.0, 1.0) * Math.pow(2.0, rng.uniform(-60.0, 60.0)));
-        b[l] = <f32>(rng.uniform(-1.0, 1.0) * Math.pow(2.0, rng.uniform(-60.0, 60.0)));
+        // One triple in four gives an f32-subnormal result (below 2^-126), where the
+        // kernel must leave its fast path.
+        const tiny = rng.below(4) == 0;
+        const range = tiny ? 4.0 : 60.0;
+        const shift = tiny ? -70.0 : 0.0;
+        a[l] = <f32>(rng.uniform(-1.0, 1.0) * Math.pow(2.0, shift + rng.uniform(-range, range)));
+        b[l] = <f32>(rng.uniform(-1.0, 1.0) * Math.pow(2.0, shift + rng.uniform(-range, range)));
         // Half the time c nearly cancels a·b, where a lost rounding shows most.
         c[l] = rng.below(2) == 0
           ? <f32>(-(<f64>a[l] * <f64>b[l]) * (1.0 + rng.uniform(-1e-6, 1e-6)))
-          : <f32>(rng.uniform(-1.0, 1.0) * Math.pow(2.0, rng.uniform(-120.0, 120.0)));
+          : <f32>(rng.uniform(-1.0, 1.0) * Math.pow(2.0, tiny ? rng.uniform(-148.0, -130.0) : rng.uniform(-120.0, 120.0)));
       }
       v128.store(out.dataStart, fma4(v128.load(a.dataStart), v128.load(b.dataStart), v128.load(c.dataStart)));
       for (let l = 0; l < 4; l++) {
@@ -212,7 +230,8 @@ describe("gradient helpers", () => {
   it("grad_sum_squares keeps values whose f32 squares would overflow or vanish", () => {
     const g = new Float32Array(5);
     g[0] = 1e30; g[1] = -1e30; g[2] = 1e-30; g[3] = 3.0; g[4] = 4.0;
-    const want = 2e60 + 1e-60 + 25.0;
+    let want = 0.0;
+    for (let i = 0; i < 5; i++) want += <f64>g[i] * <f64>g[i]; // 1e30 is not an f32: square what is stored
     expect<f64>(Math.abs(grad_sum_squares(g.dataStart, 5) - want) / want).toBeLessThanOrEqual(1e-15);
     expect<bool>(isNaN(grad_sum_squares(filledF32(6, NaN).dataStart, 6))).toBe(true);
   });
