@@ -6,6 +6,7 @@ import { evalCommand, evalUsage } from "./eval.js";
 import { exportOnnx, exportOnnxUsage } from "./export-onnx.js";
 import { grad, gradUsage } from "./grad.js";
 import { infer, inferUsage } from "./infer.js";
+import { pretrain, pretrainUsage } from "./pretrain.js";
 import { importance, importanceUsage, rewireCommand, rewireUsage } from "./rewire.js";
 import { tokenize, tokenizeUsage } from "./tokenize.js";
 import { train, trainUsage } from "./train.js";
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   importance: { run: importance, usage: importanceUsage },
   rewire: { run: rewireCommand, usage: rewireUsage },
   train: { run: train, usage: trainUsage },
+  pretrain: { run: pretrain, usage: pretrainUsage },
   eval: { run: evalCommand, usage: evalUsage },
   grad: { run: grad, usage: gradUsage },
   export: { run: exportOnnx, usage: exportOnnxUsage },

@@ -1,0 +1,112 @@
+/**
+ * The DynaBERT method end to end on a labelled task (Hou et al. 2020 §3):
+ * fine-tune a teacher → importance and rewiring → DynaBERT_W (width-adaptive
+ * distillation from the fixed rewired teacher) → DynaBERT (width- and
+ * depth-adaptive distillation from DynaBERT_W) → evaluate all 12 sub-networks.
+ * The ablation's other methods reuse the same stages with the task loss
+ * instead of distillation, with or without rewiring.
+ */
+import type { DynaBert } from "../dynabert.js";
+import { computeImportance } from "../rewire/importance.js";
+import { rewire } from "../rewire/rewire.js";
+import { batchIndices, encodeExamples, type Example } from "../train/data.js";
+import { evaluate } from "../train/evaluate.js";
+import { evaluateSubnetworks, PAPER_DEPTHS, PAPER_WIDTHS, type SubnetRow } from "../train/subnet-table.js";
+import { Trainer, type StepInfo, type TrainerOptions } from "../train/trainer.js";
+import { copyModel } from "./models.js";
+
+export interface Task {
+  readonly name: string;
+  readonly train: readonly Example[];
+  readonly dev: readonly Example[];
+  readonly test: readonly Example[];
+}
+
+export interface StageSchedule {
+  readonly epochs: number;
+  readonly learningRate: number;
+}
+
+export interface PipelineSettings {
+  readonly batchSize: number;
+  readonly maxLength: number;
+  readonly seed: number;
+  readonly teacher: StageSchedule;
+  readonly width: StageSchedule;
+  readonly depth: StageSchedule;
+  /** Final fine-tuning of every sub-network with the task loss (0 epochs: skipped, as in the paper's default). */
+  readonly final?: StageSchedule;
+  /** Runs per sub-network for the latency column. */
+  readonly latencyRuns: number;
+}
+
+export interface Reporter {
+  stage(name: string, detail: string): void;
+  step(stage: string, info: StepInfo): void;
+  evalRow(done: number, total: number): void;
+}
+
+export type Method = "dynabert" | "rewired" | "vanilla";
+
+export interface MethodResult {
+  readonly method: Method;
+  readonly rows: SubnetRow[];
+  readonly model: DynaBert;
+}
+
+export function trainStage(model: DynaBert, task: Task, settings: PipelineSettings, options: Omit<TrainerOptions, "batchSize" | "maxLength" | "seed" | "epochs" | "learningRate"> & { schedule: StageSchedule }, report: Reporter, name: string, teacher?: DynaBert): void {
+  const { schedule, ...rest } = options;
+  const trainer = new Trainer(
+    model,
+    task.train,
+    { ...rest, epochs: schedule.epochs, learningRate: schedule.learningRate, batchSize: settings.batchSize, maxLength: settings.maxLength, seed: settings.seed },
+    teacher,
+  );
+  report.stage(name, `${trainer.state.totalSteps} steps over ${rest.widths.length * rest.depths.length} sub-network(s), lr ${schedule.learningRate}`);
+  trainer.run((info) => report.step(name, info));
+}
+
+/** Fine-tunes a freshly initialised (or pre-trained) model into the teacher, in place. */
+export function trainTeacher(model: DynaBert, task: Task, settings: PipelineSettings, report: Reporter): void {
+  trainStage(model, task, settings, { phase: "finetune", widths: [1], depths: [1], schedule: settings.teacher }, report, "teacher");
+}
+
+/** Importance on the dev split (as the official code computes it), then rewiring, in place. */
+export function importanceAndRewire(model: DynaBert, task: Task, settings: PipelineSettings, report: Reporter): void {
+  report.stage("rewire", `head and neuron importance over ${task.dev.length} dev examples`);
+  const limit = Math.min(settings.maxLength, model.config.maxPositionEmbeddings);
+  const batches = batchIndices(task.dev.length, settings.batchSize).map((idx) => encodeExamples(model.tokenizer!, idx.map((i) => task.dev[i]), limit));
+  rewire(model, computeImportance(model, batches));
+}
+
+/**
+ * One method from the fine-tuned teacher. "dynabert": rewire, DynaBERT_W from
+ * the rewired teacher, DynaBERT from DynaBERT_W. "rewired": rewire, then the
+ * same two stages with the task loss. "vanilla": the task-loss stages without
+ * rewiring (slimmable training).
+ */
+export async function runMethod(method: Method, teacher: DynaBert, task: Task, settings: PipelineSettings, report: Reporter): Promise<MethodResult> {
+  const student = await copyModel(teacher);
+  if (method !== "vanilla") importanceAndRewire(student, task, settings, report);
+  const widths = [...PAPER_WIDTHS];
+  const depths = [...PAPER_DEPTHS];
+  if (method === "dynabert") {
+    const rewiredTeacher = await copyModel(student);
+    trainStage(student, task, settings, { phase: "width", widths, depths: [1], schedule: settings.width }, report, "DynaBERT_W", rewiredTeacher);
+    const widthTeacher = await copyModel(student);
+    trainStage(student, task, settings, { phase: "depth", widths, depths, teacherWidth: "same", schedule: settings.depth }, report, "DynaBERT", widthTeacher);
+  } else {
+    trainStage(student, task, settings, { phase: "final", widths, depths: [1], schedule: settings.width }, report, `${method}: widths`);
+    trainStage(student, task, settings, { phase: "final", widths, depths, schedule: settings.depth }, report, `${method}: widths × depths`);
+  }
+  if (settings.final && settings.final.epochs > 0) {
+    trainStage(student, task, settings, { phase: "final", widths, depths, schedule: settings.final }, report, `${method}: final fine-tuning`);
+  }
+  report.stage(`${method}: evaluation`, `12 sub-networks on ${task.test.length} test examples`);
+  const table = evaluateSubnetworks(student, task.test, { seq: settings.maxLength, latencyRuns: settings.latencyRuns, onRow: report.evalRow });
+  return { method, rows: table.rows, model: student };
+}
+
+export function teacherAccuracy(teacher: DynaBert, task: Task, settings: PipelineSettings): number {
+  return evaluate(teacher, task.test, { maxLength: settings.maxLength }).accuracy;
+}
