@@ -20,15 +20,20 @@ export interface CoreExports {
 
   // attention.ts
   attention_mask_additive(out: number, mask: number, n: number): void;
+  /** dropoutP = 0: inference. Otherwise attention-probability dropout with dropout_forward's mask over the flat probs at (seed, offset). */
   attention_forward(
     ctx: number, probs: number, q: number, k: number, v: number, maskAdd: number, headMask: number,
     batch: number, seq: number, heads: number, headDim: number, ldQKV: number, ldCtx: number,
+    dropoutP: number, seed: number, offset: number,
   ): void;
-
+  /** Floats of `scratch` attention_backward needs (2·seq·seq). */
+  attention_backward_scratch_floats(seq: number): number;
+  /** dropoutP, seed, offset: the forward's (the mask is regenerated). */
   attention_backward(
     dq: number, dk: number, dv: number, dHeadMask: number, dCtx: number, probs: number,
     q: number, k: number, v: number, headMask: number,
     batch: number, seq: number, heads: number, headDim: number, ldQKV: number, ldCtx: number,
+    scratch: number, dropoutP: number, seed: number, offset: number,
   ): void;
 
   // layernorm.ts

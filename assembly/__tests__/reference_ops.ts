@@ -100,14 +100,15 @@ export function refGelu(x: f64): f64 {
 /**
  * f64 attention, the definition: for each (b, h, i)
  *   s_j = Σ_t q[b][i][h·D+t]·k[b][j][h·D+t] / √D + maskAdd[b][j];  p_j = e^{s_j - max s} / Σ e^{…}
- *   ctx[b][i][h·D+t] = hm[h]·Σ_j p_j·v[b][j][h·D+t]
+ *   ctx[b][i][h·D+t] = hm[h]·Σ_j p_j·f_j·v[b][j][h·D+t]
  * q, k, v: `[batch][seq][ld]` starting at element `qOff`/`kOff`/`vOff` of their arrays;
- * maskAdd `[batch][seq]`; headMask `[heads]` or null (ones). Inputs are f64 so that the
- * same code also serves finite differences.
- * Outputs: probs f64 `[batch][heads][seq][seq]`; ctx f64 `[batch][seq][heads·D]` (compact);
- * and the scales that f32 rounding errors are proportional to:
- * scoreMagnitude f64 like probs, Σ_t |q_t·k_t| / √D (mask excluded);
- * ctxMagnitude f64 like ctx, Σ_j |hm·p_j·v_j|.
+ * maskAdd `[batch][seq]`; headMask `[heads]` or null (ones); dropFactor f (dropout's 0 or
+ * 1/(1−p) per probability) `[batch][heads][seq][seq]` or null (ones). Inputs are f64 so
+ * that the same code also serves finite differences.
+ * Outputs: probs f64 `[batch][heads][seq][seq]` (before dropout); ctx f64
+ * `[batch][seq][heads·D]` (compact); and the scales that f32 rounding errors are
+ * proportional to: scoreMagnitude f64 like probs, Σ_t |q_t·k_t| / √D (mask excluded);
+ * ctxMagnitude f64 like ctx, Σ_j |hm·p_j·f_j·v_j|.
  */
 export class AttentionReference {
   probs: Float64Array;
@@ -118,6 +119,7 @@ export class AttentionReference {
     q: Float64Array, qOff: i32, k: Float64Array, kOff: i32, v: Float64Array, vOff: i32,
     maskAdd: Float64Array, headMask: Float64Array | null,
     batch: i32, seq: i32, heads: i32, headDim: i32, ld: i32,
+    dropFactor: Float64Array | null = null,
   ) {
     const width = heads * headDim;
     this.probs = new Float64Array(batch * heads * seq * seq);
@@ -150,7 +152,8 @@ export class AttentionReference {
             let acc = 0.0;
             let mag = 0.0;
             for (let j = 0; j < seq; j++) {
-              const term = hm * this.probs[pBase + j] * v[vOff + (b * seq + j) * ld + h * headDim + t];
+              const f: f64 = dropFactor != null ? dropFactor[pBase + j] : 1.0;
+              const term = hm * this.probs[pBase + j] * f * v[vOff + (b * seq + j) * ld + h * headDim + t];
               acc += term;
               mag += Math.abs(term);
             }

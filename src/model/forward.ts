@@ -88,7 +88,7 @@ export function forward(
       linear(q, x, layer.query, A, D);
       linear(k, x, layer.key, A, D);
       linear(v, x, layer.value, A, D);
-      wasm.attention_forward(ctx.ptr, probs.ptr, q.ptr, k.ptr, v.ptr, maskAdd.ptr, 0, B, S, sub.heads, dHead, A, A);
+      wasm.attention_forward(ctx.ptr, probs.ptr, q.ptr, k.ptr, v.ptr, maskAdd.ptr, 0, B, S, sub.heads, dHead, A, A, 0, 0, 0);
       if (attn) attn.set(arena.f32(probs), j * B * sub.heads * S * S);
       // Attention output dense reads the first A of its input columns.
       linear(sum, ctx, layer.attentionOutput, D, A);

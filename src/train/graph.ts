@@ -20,7 +20,7 @@ interface LayerActivations {
   readonly query: Tensor; // [M][A]
   readonly key: Tensor; // [M][A]
   readonly value: Tensor; // [M][A]
-  readonly probs: Tensor; // [B][heads][S][S], before the head mask
+  readonly probs: Tensor; // [B][heads][S][S], the softmax (before dropout and the head mask)
   readonly context: Tensor; // [M][A]
   readonly attentionSum: Tensor; // [M][D] dense + residual, LayerNorm input
   readonly attentionMean: Tensor; // [M]
@@ -62,7 +62,10 @@ export interface TrainingGraph {
   readonly dropout?: DropoutSites;
 }
 
-/** Hidden-state dropout (embeddings, attention and FFN outputs, pooled output), as HF BERT applies it in training. */
+/**
+ * Hidden-state dropout (embeddings, attention and FFN outputs, pooled output) and
+ * attention-probability dropout, as HF BERT applies them in training (one p for both).
+ */
 export interface DropoutOptions {
   /** Drop probability, config hidden_dropout_prob by default; 0 turns it off. */
   readonly p: number;
@@ -73,7 +76,7 @@ export interface DropoutOptions {
 interface DropoutSites {
   readonly p: number;
   readonly seed: number;
-  /** Counter offset of each site's mask: `embeddings`, then per kept layer `attention`/`output`, then `pooled`. */
+  /** Counter offset of each site's mask: `embeddings`, then per kept layer `probs`/`attention`/`output`, then `pooled`. */
   readonly offsets: Map<string, number>;
 }
 
@@ -113,12 +116,18 @@ export function forwardTrain(
   const dropout: DropoutSites | undefined =
     dropoutOptions && dropoutOptions.p > 0 ? { p: dropoutOptions.p, seed: dropoutOptions.seed >>> 0, offsets: new Map() } : undefined;
   let nextOffset = 0;
+  /** Gives `site` the next `n` counters and returns its offset (0 without dropout). */
+  const reserve = (site: string, n: number) => {
+    if (!dropout) return 0;
+    const offset = nextOffset;
+    dropout.offsets.set(site, offset);
+    nextOffset = (nextOffset + n) >>> 0;
+    return offset;
+  };
   /** In-place dropout of `t` (no-op without dropout); each site draws from its own counter range. */
   const drop = (site: string, t: Tensor, n: number) => {
     if (!dropout) return;
-    dropout.offsets.set(site, nextOffset);
-    wasm.dropout_forward(t.ptr, t.ptr, 0, n, dropout.p, dropout.seed, nextOffset);
-    nextOffset = (nextOffset + n) >>> 0;
+    wasm.dropout_forward(t.ptr, t.ptr, 0, n, dropout.p, dropout.seed, reserve(site, n));
   };
 
   const states: Tensor[] = [];
@@ -156,7 +165,12 @@ export function forwardTrain(
     linear(act.query, x, w.query, A, D);
     linear(act.key, x, w.key, A, D);
     linear(act.value, x, w.value, A, D);
-    wasm.attention_forward(act.context.ptr, act.probs.ptr, act.query.ptr, act.key.ptr, act.value.ptr, maskAdd.ptr, headMask.ptr, B, S, H, config.attentionHeadSize, A, A);
+    // Attention-probability dropout happens inside the kernel (probs keep the softmax).
+    const probsOffset = reserve(`probs.${j}`, B * H * S * S);
+    wasm.attention_forward(
+      act.context.ptr, act.probs.ptr, act.query.ptr, act.key.ptr, act.value.ptr, maskAdd.ptr, headMask.ptr,
+      B, S, H, config.attentionHeadSize, A, A, dropout?.p ?? 0, dropout?.seed ?? 0, probsOffset,
+    );
     linear(act.attentionSum, act.context, w.attentionOutput, D, A);
     drop(`attention.${j}`, act.attentionSum, M * D);
     wasm.add_forward(act.attentionSum.ptr, act.attentionSum.ptr, x.ptr, M * D);
@@ -280,6 +294,7 @@ export function backward(core: Core, config: BertConfig, weights: ModelWeights, 
   const dq = f32("d_query", M, A);
   const dk = f32("d_key", M, A);
   const dv = f32("d_value", M, A);
+  const attentionScratch = f32("attention_scratch", wasm.attention_backward_scratch_floats(S));
   for (let j = depth - 1; j >= 0; j--) {
     const act = graph.layers[j];
     const w = weights.layers[act.layer];
@@ -302,6 +317,7 @@ export function backward(core: Core, config: BertConfig, weights: ModelWeights, 
       dq.ptr, dk.ptr, dv.ptr, graph.headMaskGrads[j].ptr, dCtx.ptr, act.probs.ptr,
       act.query.ptr, act.key.ptr, act.value.ptr, graph.headMask.ptr,
       B, S, H, config.attentionHeadSize, A, A,
+      attentionScratch.ptr, dropout?.p ?? 0, dropout?.seed ?? 0, dropout?.offsets.get(`probs.${j}`) ?? 0,
     );
     linearBack(dx, true, dq, x, w.query, g.query, M, A, D);
     linearBack(dx, true, dk, x, w.key, g.key, M, A, D);
