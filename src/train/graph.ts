@@ -64,17 +64,20 @@ export interface TrainingGraph {
 
 /**
  * Hidden-state dropout (embeddings, attention and FFN outputs, pooled output) and
- * attention-probability dropout, as HF BERT applies them in training (one p for both).
+ * attention-probability dropout, as HF BERT applies them in training.
  */
 export interface DropoutOptions {
-  /** Drop probability, config hidden_dropout_prob by default; 0 turns it off. */
+  /** Hidden drop probability (config hidden_dropout_prob in training); 0 turns it off. */
   readonly p: number;
+  /** Attention-probability drop probability (config attention_probs_dropout_prob); default `p`. */
+  readonly attentionP?: number;
   /** Seed of this forward's masks (the trainer derives one per step and sub-network). */
   readonly seed: number;
 }
 
 interface DropoutSites {
   readonly p: number;
+  readonly attentionP: number;
   readonly seed: number;
   /** Counter offset of each site's mask: `embeddings`, then per kept layer `probs`/`attention`/`output`, then `pooled`. */
   readonly offsets: Map<string, number>;
@@ -114,7 +117,9 @@ export function forwardTrain(
   const norm = (out: Tensor, inp: Tensor, n: Norm, mean: Tensor, rstd: Tensor) =>
     wasm.layernorm_forward(out.ptr, inp.ptr, n.gamma.ptr, n.beta.ptr, mean.ptr, rstd.ptr, M, D, eps);
   const dropout: DropoutSites | undefined =
-    dropoutOptions && dropoutOptions.p > 0 ? { p: dropoutOptions.p, seed: dropoutOptions.seed >>> 0, offsets: new Map() } : undefined;
+    dropoutOptions && (dropoutOptions.p > 0 || (dropoutOptions.attentionP ?? 0) > 0)
+      ? { p: dropoutOptions.p, attentionP: dropoutOptions.attentionP ?? dropoutOptions.p, seed: dropoutOptions.seed >>> 0, offsets: new Map() }
+      : undefined;
   let nextOffset = 0;
   /** Gives `site` the next `n` counters and returns its offset (0 without dropout). */
   const reserve = (site: string, n: number) => {
@@ -169,7 +174,7 @@ export function forwardTrain(
     const probsOffset = reserve(`probs.${j}`, B * H * S * S);
     wasm.attention_forward(
       act.context.ptr, act.probs.ptr, act.query.ptr, act.key.ptr, act.value.ptr, maskAdd.ptr, headMask.ptr,
-      B, S, H, config.attentionHeadSize, A, A, dropout?.p ?? 0, dropout?.seed ?? 0, probsOffset,
+      B, S, H, config.attentionHeadSize, A, A, dropout?.attentionP ?? 0, dropout?.seed ?? 0, probsOffset,
     );
     linear(act.attentionSum, act.context, w.attentionOutput, D, A);
     drop(`attention.${j}`, act.attentionSum, M * D);
@@ -317,7 +322,7 @@ export function backward(core: Core, config: BertConfig, weights: ModelWeights, 
       dq.ptr, dk.ptr, dv.ptr, graph.headMaskGrads[j].ptr, dCtx.ptr, act.probs.ptr,
       act.query.ptr, act.key.ptr, act.value.ptr, graph.headMask.ptr,
       B, S, H, config.attentionHeadSize, A, A,
-      attentionScratch.ptr, dropout?.p ?? 0, dropout?.seed ?? 0, dropout?.offsets.get(`probs.${j}`) ?? 0,
+      attentionScratch.ptr, dropout?.attentionP ?? 0, dropout?.seed ?? 0, dropout?.offsets.get(`probs.${j}`) ?? 0,
     );
     linearBack(dx, true, dq, x, w.query, g.query, M, A, D);
     linearBack(dx, true, dk, x, w.key, g.key, M, A, D);

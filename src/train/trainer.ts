@@ -28,7 +28,7 @@ export interface TrainerOptions {
   readonly weightDecay?: number;
   readonly maxGradNorm?: number;
   readonly maxLength?: number;
-  /** Hidden dropout probability (default: config hidden_dropout_prob). */
+  /** Hidden and attention dropout probability (default: config hidden_dropout_prob and attention_probs_dropout_prob). */
   readonly dropout?: number;
   readonly seed?: number;
 }
@@ -104,6 +104,7 @@ export class Trainer {
     const seed = this.options.seed ?? 42;
     const maxLength = Math.min(this.options.maxLength ?? 128, this.student.config.maxPositionEmbeddings);
     const dropoutP = this.options.dropout ?? this.student.config.hiddenDropoutProb;
+    const attentionP = this.options.dropout ?? this.student.config.attentionProbsDropoutProb;
     let epochOrder: number[][] = [];
     let orderEpoch = -1;
     while (!this.done) {
@@ -125,7 +126,7 @@ export class Trainer {
           depths: this.options.depths,
           lambdas: this.options.lambdas,
           teacherWidth: this.options.teacherWidth,
-          dropout: dropoutP > 0 ? { p: dropoutP, seed: (seed * 7919 + step) >>> 0 } : undefined,
+          dropout: dropoutP > 0 || attentionP > 0 ? { p: dropoutP, attentionP, seed: (seed * 7919 + step) >>> 0 } : undefined,
         },
         this.teacher,
       );
