@@ -3,7 +3,8 @@
 //
 //   node bench/gemm.bench.mjs [module.wasm]     default: build/release.wasm
 //
-// Prints, per case, GFLOP/s from benchmark.js's mean and from its fastest
+// Also times linear_backward_input / linear_backward_weight at the full-size
+// shapes. Prints, per case, GFLOP/s from benchmark.js's mean and from its fastest
 // sample, and the fastest as a share of the fastest peak sample. On a shared
 // machine the fastest sample is the steadier figure (interference only ever
 // slows a run down); the mean is printed so nobody mistakes one for the other.
@@ -15,6 +16,7 @@ import { dirname, join } from "node:path";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const modulePath = process.argv[2] ?? join(root, "build/release.wasm");
+const ROUNDS = 3;
 
 /** [label, m, n, k, nFull, kFull]: what one BERT-base layer multiplies at seq 128. */
 const CASES = [
@@ -45,6 +47,8 @@ function layout(ex) {
     inp: take(m * kFull),
     w: take(nFull * kFull),
     wp: take(ex.packed_weight_floats(nFull, kFull)),
+    dinp: take(m * kFull),
+    dwp: take(ex.packed_weight_floats(nFull, kFull)),
     bias: take(nFull),
   }));
   const mem = ex.memory;
@@ -70,12 +74,22 @@ async function warm(fn) {
   }
 }
 
-function runSuite(entries) {
-  return new Promise((resolve) => {
-    const suite = new Benchmark.Suite();
-    for (const { name, fn } of entries) suite.add(name, fn, { minSamples: 40, maxTime: 3 });
-    suite.on("complete", function () { resolve(this.map((b) => b)); }).run();
-  });
+/**
+ * Runs every entry through benchmark.js, ROUNDS times over (so a burst of
+ * load from elsewhere spoils one round of a case, not all of them), and
+ * returns each entry's per-cycle times in seconds, all rounds pooled.
+ */
+async function runRounds(entries) {
+  const samples = entries.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    const done = await new Promise((resolve) => {
+      const suite = new Benchmark.Suite();
+      for (const { name, fn } of entries) suite.add(name, fn, { minSamples: 20, maxTime: 1 });
+      suite.on("complete", function () { resolve(this.map((b) => b.stats.sample)); }).run();
+    });
+    done.forEach((s, i) => samples[i].push(...s));
+  }
+  return samples;
 }
 
 const peakEx = await compilePeak();
@@ -91,20 +105,37 @@ const entries = CASES.map(([name, m, n, k, , kFull], i) => {
   const fn = () => ex.linear_forward(b.out, b.inp, b.wp, b.bias, m, n, k, kFull, kFull, n);
   return { name, fn, flops: 2 * m * n * k };
 });
+// The trainer's two backward GEMMs at the three full-size shapes, reusing the
+// forward's: out as dOut, inp as the input; dInp and dWp have their own (dWp
+// keeps accumulating, harmlessly: it is never read by anything timed).
+for (const [i, [label, m, n, k, , kFull]] of CASES.slice(0, 3).entries()) {
+  const b = bufs[i];
+  const shape = label.slice(label.lastIndexOf(" ") + 1);
+  entries.push({
+    name: `backward input   ${shape}`,
+    fn: () => ex.linear_backward_input(b.dinp, b.out, b.wp, m, n, k, kFull, kFull, n, 0),
+    flops: 2 * m * n * k,
+  });
+  entries.push({
+    name: `backward weight  ${shape}`,
+    fn: () => ex.linear_backward_weight(b.dwp, 0, b.out, b.inp, m, n, k, kFull, kFull, n),
+    flops: 2 * m * n * k,
+  });
+}
 
 await warm(peakFn);
 for (const e of entries) await warm(e.fn);
-const results = await runSuite([{ name: "peak", fn: peakFn }, ...entries]);
+const samples = await runRounds([{ name: "peak", fn: peakFn }, ...entries]);
 
 const gflops = (flops, seconds) => flops / seconds / 1e9;
-const best = (b) => Math.min(...b.stats.sample);
-const peakBest = gflops(peakFlops, best(results[0]));
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const best = (xs) => Math.min(...xs);
+const peakBest = gflops(peakFlops, best(samples[0]));
 const fmt = (x) => x.toFixed(1).padStart(6);
 console.log(`panel width ${ex.gemm_panel_width()}, module ${modulePath}`);
 console.log(`${"case".padEnd(32)} mean GF/s  best GF/s  best % of peak`);
-console.log(`${"wasm SIMD mul+add peak".padEnd(32)} ${fmt(gflops(peakFlops, results[0].stats.mean))}     ${fmt(peakBest)}`);
+console.log(`${"wasm SIMD mul+add peak".padEnd(32)} ${fmt(gflops(peakFlops, mean(samples[0])))}     ${fmt(peakBest)}`);
 for (const [i, e] of entries.entries()) {
-  const r = results[i + 1];
-  const g = gflops(e.flops, best(r));
-  console.log(`${e.name.padEnd(32)} ${fmt(gflops(e.flops, r.stats.mean))}     ${fmt(g)}     ${fmt((100 * g) / peakBest)}%`);
+  const g = gflops(e.flops, best(samples[i + 1]));
+  console.log(`${e.name.padEnd(32)} ${fmt(gflops(e.flops, mean(samples[i + 1])))}     ${fmt(g)}     ${fmt((100 * g) / peakBest)}%`);
 }

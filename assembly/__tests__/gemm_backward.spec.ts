@@ -235,7 +235,8 @@ describe("linear_backward_weight", () => {
   });
 
   it("matches the reference across row-chunk boundaries (long k)", () => {
-    // Rows are taken in L2-sized chunks: 87 rows at k = 3000, 3 at k = 70000.
+    // Rows are reduced in passes of at most 32 (129 = 4 · 32 + 1), fewer when
+    // k is long: 3 rows at k = 70000.
     expectBackwardWeightMatches(129, 11, 3000, 11, 3000, 3000, 11, true, true, 7100);
     expectBackwardWeightMatches(7, 9, 70000, 9, 70000, 70000, 9, true, false, 7101);
   });
