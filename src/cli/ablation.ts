@@ -16,10 +16,11 @@ export const ABLATION_SETTINGS: PipelineSettings = {
   batchSize: 32,
   maxLength: 64,
   seed: 42,
-  teacher: { epochs: 4, learningRate: 2e-3 },
-  width: { epochs: 2, learningRate: 5e-4 },
-  depth: { epochs: 2, learningRate: 5e-4 },
+  teacher: { epochs: 3, learningRate: 2e-3 },
+  width: { epochs: 3, learningRate: 5e-4 },
+  depth: { epochs: 3, learningRate: 5e-4 },
   latencyRuns: 5,
+  distillExamples: 2400,
 };
 
 export const ABLATION_TEACHER: TeacherShape = { layers: 4, hidden: 96, heads: 12, intermediate: 384, maxPositions: 128 };
@@ -32,7 +33,6 @@ export async function ablation(argv: string[]): Promise<void> {
     teacher: ABLATION_TEACHER,
     classes: flags.number("classes", 2, (n) => n === 2 || n === 3, "2 or 3") as 2 | 3,
     vocabSize: 4000,
-    trainLimit: 2400,
     out: resolve(flags.string("out", undefined) ?? "results/ablation"),
   });
 }

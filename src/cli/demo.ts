@@ -9,30 +9,30 @@ import type { PipelineSettings } from "../method/pipeline.js";
 import { Flags } from "./args.js";
 import { runExperiment } from "./experiment.js";
 
-export const demoUsage = "dynabert demo [--out DIR] [--train-limit N] [--classes 2|3]";
+export const demoUsage = "dynabert demo [--out DIR] [--classes 2|3]";
 
 /** Sized to finish in under 10 minutes on two cores (the engine uses one). */
 export const DEMO_SETTINGS: PipelineSettings = {
   batchSize: 32,
   maxLength: 64,
   seed: 42,
-  teacher: { epochs: 4, learningRate: 2e-3 },
+  teacher: { epochs: 2, learningRate: 2e-3 },
   width: { epochs: 2, learningRate: 5e-4 },
   depth: { epochs: 2, learningRate: 5e-4 },
   latencyRuns: 5,
+  distillExamples: 1200,
 };
 
 export const DEMO_TEACHER: TeacherShape = { layers: 4, hidden: 96, heads: 12, intermediate: 384, maxPositions: 128 };
 
 export async function demo(argv: string[]): Promise<void> {
-  const flags = Flags.parse("demo", argv, { out: { type: "string" }, "train-limit": { type: "string" }, classes: { type: "string" } });
+  const flags = Flags.parse("demo", argv, { out: { type: "string" }, classes: { type: "string" } });
   await runExperiment({
     methods: ["dynabert"],
     settings: DEMO_SETTINGS,
     teacher: DEMO_TEACHER,
     classes: flags.number("classes", 2, (n) => n === 2 || n === 3, "2 or 3") as 2 | 3,
     vocabSize: 4000,
-    trainLimit: flags.has("train-limit") ? flags.positiveInt("train-limit") : 1200,
     out: resolve(flags.string("out", undefined) ?? "demo-output"),
   });
 }

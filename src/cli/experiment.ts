@@ -20,15 +20,13 @@ export interface Experiment {
   readonly teacher: TeacherShape;
   readonly classes: 2 | 3;
   readonly vocabSize: number;
-  /** Training examples used (a label-balanced prefix of the split); undefined: all. */
-  readonly trainLimit?: number;
   readonly out: string;
 }
 
 export async function runExperiment(exp: Experiment, reporter: Reporter = consoleReporter()): Promise<ResultsJson> {
   const started = performance.now();
   reporter.stage("data", "SpamAssassin bodies, deterministic split, WordPiece vocabulary from the training split");
-  const task = await spamAssassinTask({ classes: exp.classes, vocabSize: exp.vocabSize, trainLimit: exp.trainLimit });
+  const task = await spamAssassinTask({ classes: exp.classes, vocabSize: exp.vocabSize });
   console.error(`  ${task.train.length} train / ${task.dev.length} dev / ${task.test.length} test examples`);
   const config = teacherConfig(exp.teacher, task.vocab.split("\n").length - 1, task.labels);
   const teacher = await freshModel(config, task.vocab, exp.settings.seed);
@@ -43,7 +41,7 @@ export async function runExperiment(exp: Experiment, reporter: Reporter = consol
     { accuracy: teacherAcc, flops: flopsPerSequence(config, subNetwork(config, 1, 1), exp.settings.maxLength) },
     rows,
     {
-      settings: { ...exp.settings, teacher_shape: exp.teacher, classes: exp.classes, vocab_size: exp.vocabSize, train_examples: task.train.length, minutes: Number(minutes.toFixed(1)) },
+      settings: { ...exp.settings, teacher_shape: exp.teacher, classes: exp.classes, vocab_size: exp.vocabSize, train_examples: task.train.length, distill_examples: exp.settings.distillExamples ?? task.train.length, minutes: Number(minutes.toFixed(1)) },
       machine: `${process.platform} ${process.arch}, Node ${process.version}`,
     },
   );

@@ -42,6 +42,10 @@ async function main(argv: string[]): Promise<number> {
     console.error(`dynabert: unknown command ${JSON.stringify(name)}\n${usage()}`);
     return 2;
   }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(`usage: ${command.usage}`);
+    return 0;
+  }
   try {
     await command.run(rest);
     return 0;

@@ -38,6 +38,8 @@ export interface PipelineSettings {
   readonly final?: StageSchedule;
   /** Runs per sub-network for the latency column. */
   readonly latencyRuns: number;
+  /** Training examples for the width/depth stages (a label-balanced prefix); the teacher sees all. */
+  readonly distillExamples?: number;
 }
 
 export interface Reporter {
@@ -85,7 +87,8 @@ export function importanceAndRewire(model: DynaBert, task: Task, settings: Pipel
  * same two stages with the task loss. "vanilla": the task-loss stages without
  * rewiring (slimmable training).
  */
-export async function runMethod(method: Method, teacher: DynaBert, task: Task, settings: PipelineSettings, report: Reporter): Promise<MethodResult> {
+export async function runMethod(method: Method, teacher: DynaBert, fullTask: Task, settings: PipelineSettings, report: Reporter): Promise<MethodResult> {
+  const task = { ...fullTask, train: limitExamples(fullTask.train, settings.distillExamples) };
   const student = await copyModel(teacher);
   if (method !== "vanilla") importanceAndRewire(student, task, settings, report);
   const widths = [...PAPER_WIDTHS];
@@ -109,4 +112,18 @@ export async function runMethod(method: Method, teacher: DynaBert, task: Task, s
 
 export function teacherAccuracy(teacher: DynaBert, task: Task, settings: PipelineSettings): number {
   return evaluate(teacher, task.test, { maxLength: settings.maxLength }).accuracy;
+}
+
+/** The first `limit` examples keeping every label's share (splits are already in hash order). */
+export function limitExamples(examples: readonly Example[], limit?: number): readonly Example[] {
+  if (limit === undefined || limit >= examples.length) return examples;
+  const byLabel = new Map<number, Example[]>();
+  for (const e of examples) {
+    const group = byLabel.get(e.label);
+    if (group) group.push(e);
+    else byLabel.set(e.label, [e]);
+  }
+  const out: Example[] = [];
+  for (const group of byLabel.values()) out.push(...group.slice(0, Math.round((group.length / examples.length) * limit)));
+  return out;
 }

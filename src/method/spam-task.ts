@@ -15,11 +15,10 @@ export interface SpamTask extends Task {
   readonly vocab: string;
 }
 
-export async function spamAssassinTask(options: { classes: 2 | 3; vocabSize: number; trainLimit?: number }): Promise<SpamTask> {
+export async function spamAssassinTask(options: { classes: 2 | 3; vocabSize: number }): Promise<SpamTask> {
   const splits = await loadSpamAssassinSplits({ classes: options.classes });
   const toExamples = (rows: ReadonlyArray<{ text: string; label: number }>): Example[] => rows.map((r) => ({ input: r.text, label: r.label }));
-  // A prefix of the (hash-ordered, stratified) training split keeps the demo's budget; dev and test are whole.
-  const train = toExamples(options.trainLimit ? evenPrefix(splits.train, options.trainLimit) : splits.train);
+  const train = toExamples(splits.train);
   const vocab = trainWordPiece(
     splits.train.map((e) => e.text),
     { vocabSize: options.vocabSize },
@@ -32,18 +31,4 @@ export async function spamAssassinTask(options: { classes: 2 | 3; vocabSize: num
     test: toExamples(splits.test),
     vocab: vocab.tokens.join("\n") + "\n",
   };
-}
-
-/** The first `limit` items keeping every label's share (items are already in hash order). */
-function evenPrefix<T extends { label: number }>(items: readonly T[], limit: number): T[] {
-  if (limit >= items.length) return [...items];
-  const byLabel = new Map<number, T[]>();
-  for (const item of items) {
-    const group = byLabel.get(item.label);
-    if (group) group.push(item);
-    else byLabel.set(item.label, [item]);
-  }
-  const out: T[] = [];
-  for (const group of byLabel.values()) out.push(...group.slice(0, Math.round((group.length / items.length) * limit)));
-  return out;
 }

@@ -46,6 +46,11 @@ export interface TrainingGraph {
   readonly logitGrads?: Tensor;
   /** Per kept layer: `[heads]` d loss / d head mask (accumulated by backward). */
   readonly headMaskGrads: readonly Tensor[];
+  /**
+   * Per kept layer, only with `GraphOptions.probGrads`: `[B][heads][S][S]` d loss / d probs
+   * (zeroed; attention-map losses add into it before `backward`, which adds it before the softmax backward).
+   */
+  readonly probGrads?: readonly Tensor[];
   readonly layers: readonly LayerActivations[];
   readonly ids: Tensor; // [B][S] i32
   readonly types: Tensor; // [B][S] i32
@@ -75,6 +80,12 @@ export interface DropoutOptions {
   readonly seed: number;
 }
 
+/** What forwardTrain keeps beyond what backward always needs. */
+export interface GraphOptions {
+  /** Allocate `probGrads` (for attention-map distillation). */
+  readonly probGrads?: boolean;
+}
+
 interface DropoutSites {
   readonly p: number;
   readonly attentionP: number;
@@ -90,6 +101,7 @@ export function forwardTrain(
   input: CheckedBatch,
   sub: SubNetwork,
   dropoutOptions?: DropoutOptions,
+  graphOptions: GraphOptions = {},
 ): TrainingGraph {
   const { exports: wasm, arena } = core;
   const { batch: B, seq: S } = input;
@@ -217,6 +229,8 @@ export function forwardTrain(
   if (logitGrads) arena.f32(logitGrads).fill(0);
   const headMaskGrads = layers.map((a) => f32(`l${a.layer}.d_head_mask`, H));
   for (const g of headMaskGrads) arena.f32(g).fill(0);
+  const probGrads = graphOptions.probGrads ? layers.map((a) => f32(`l${a.layer}.d_probs`, B, H, S, S)) : undefined;
+  for (const g of probGrads ?? []) arena.f32(g).fill(0);
 
   return {
     batch: input,
@@ -226,6 +240,7 @@ export function forwardTrain(
     logits,
     logitGrads,
     headMaskGrads,
+    probGrads,
     layers,
     ids,
     types,
@@ -323,6 +338,7 @@ export function backward(core: Core, config: BertConfig, weights: ModelWeights, 
       act.query.ptr, act.key.ptr, act.value.ptr, graph.headMask.ptr,
       B, S, H, config.attentionHeadSize, A, A,
       attentionScratch.ptr, dropout?.attentionP ?? 0, dropout?.seed ?? 0, dropout?.offsets.get(`probs.${j}`) ?? 0,
+      graph.probGrads?.[j].ptr ?? 0,
     );
     linearBack(dx, true, dq, x, w.query, g.query, M, A, D);
     linearBack(dx, true, dk, x, w.key, g.key, M, A, D);
