@@ -2,7 +2,7 @@
 // kernels. The per-row loops they are made of live in attention_rows.ts.
 import {
   clearSignsRow, dotRowF64, dropRow, dropoutKeepScale, dropoutKey, dropoutThreshold, markDroppedRow,
-  scoreRow, scoreRowPair, softmaxGradRow, softmaxRow, weightedSumRow, weightedSumRowDropped,
+  scoreRow, scoreRowPair, softmaxGradRow, softmaxGradRowExtra, softmaxRow, weightedSumRow, weightedSumRowDropped,
   weightedSumRowPair, weightedSumRowPairDropped,
 } from "./attention_rows";
 
@@ -124,11 +124,18 @@ export function attention_backward_scratch_floats(seq: i32): i32 {
  *   dS_ij = hm · (D_ij·dP'_ij − P_ij·r_i)      (softmax backward; D/P is the keep factor)
  *   dq_i  = Σ_j dS_ij · k_j / √headDim,   dk_j = Σ_i dS_ij · q_i / √headDim
  *   dHeadMask[h] += Σ_i r_i                   (accumulated; skipped when dHeadMask is 0)
+ * With dProbs (E = dL/dP from a loss on the stored probabilities themselves, e.g. TinyBERT's
+ * attention-map MSE; P is before dropout and the head mask, so E meets neither), the total
+ * gradient at P is hm·(D/P)⊙dP' + E and, with rho_i = Σ_j P_ij·E_ij,
+ *   dS_ij = hm · (D_ij·dP'_ij − P_ij·r_i) + P_ij·(E_ij − rho_i)
+ * (dv and dHeadMask do not change: E does not pass through P·V).
  *
  * dq, dk, dv: f32 `[batch][seq][ldQKV]` outputs, head columns overwritten (they must not
  * overlap q, k, v); dCtx: f32 `[batch][seq][ldCtx]`; probs: f32 `[batch][heads][seq][seq]`
  * from the forward pass; q, k, v, headMask as in `attention_forward`; dHeadMask: f32
  * `[heads]` or 0. dropoutP, seed, offset: the forward's (the mask is regenerated from them).
+ * dProbs: f32 `[batch][heads][seq][seq]` (probs' layout) or 0 for none (then the result is
+ * bit for bit the one without it); read only. Last, so callers that predate it pass nothing.
  * scratch: f32 `[2][seq][seq]` (`attention_backward_scratch_floats(seq)`), reused per head:
  * dP' and then dS row by row, and D. Each of dP', dq, dk, dv is one pass of the forward's
  * pair kernels: dk and dv read dS and D by columns.
@@ -137,7 +144,7 @@ export function attention_backward(
   dq: usize, dk: usize, dv: usize, dHeadMask: usize, dCtx: usize, probs: usize,
   q: usize, k: usize, v: usize, headMask: usize,
   batch: i32, seq: i32, heads: i32, headDim: i32, ldQKV: i32, ldCtx: i32,
-  scratch: usize, dropoutP: f64, seed: u32, offset: u32,
+  scratch: usize, dropoutP: f64, seed: u32, offset: u32, dProbs: usize,
 ): void {
   const qkvRow = <usize>ldQKV << 2;
   const ctxRow = <usize>ldCtx << 2;
@@ -162,6 +169,7 @@ export function attention_backward(
       const dqh = dq + batchQKV + column;
       const ph = probs + (<usize>b * <usize>heads + <usize>h) * <usize>seq * probsRow;
       const dh = dropping ? dropped : ph;
+      const eh = dProbs != 0 ? dProbs + (<usize>b * <usize>heads + <usize>h) * <usize>seq * probsRow : 0;
       const hm: f32 = headMask != 0 ? load<f32>(headMask + (<usize>h << 2)) : 1.0;
       let headMaskGrad: f64 = 0;
       // Row by row (in pairs): dP' = dCtx·vᵀ, D, r, dS; then dq = dS·k.
@@ -180,7 +188,11 @@ export function attention_backward(
           if (dropping) dropRow(dRow, pRow, seq, rowCounter(offset, b, h, i + e, heads, seq), key, threshold, keepScale);
           const r = dotRowF64(dRow, g, seq);
           headMaskGrad += r;
-          softmaxGradRow(g, dRow, pRow, seq, <f32>r, hm, sqrtD);
+          if (eh == 0) softmaxGradRow(g, dRow, pRow, seq, <f32>r, hm, sqrtD);
+          else {
+            const eRow = eh + <usize>(i + e) * probsRow;
+            softmaxGradRowExtra(g, dRow, pRow, eRow, seq, <f32>r, <f32>dotRowF64(pRow, eRow, seq), hm, sqrtD);
+          }
         }
         const dqA = dqh + <usize>i * qkvRow;
         if (pair) weightedSumRowPair(dqA, dqA + qkvRow, gA, gA + probsRow, 4, kh, qkvRow, seq, headDim, 1);

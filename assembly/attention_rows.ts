@@ -416,6 +416,35 @@ export function softmaxGradRow(g: usize, d: usize, p: usize, seq: i32, r: f32, h
   }
 }
 
+/**
+ * softmaxGradRow with an extra gradient reaching the probabilities directly (an attention-map
+ * loss), in place over g as above:
+ *   g[j] = (hm·(d[j]·g[j] − p[j]·r) + p[j]·(e[j] − rho)) / sqrtD
+ * with e the row of dL/dP from that loss and rho = Σ_j p[j]·e[j]: the softmax backward of
+ * hm·keep·dP' + e, split so the dCtx part is computed exactly as softmaxGradRow does it.
+ */
+export function softmaxGradRowExtra(g: usize, d: usize, p: usize, e: usize, seq: i32, r: f32, rho: f32, hm: f32, sqrtD: f32): void {
+  const vecEnd = seq & ~3;
+  const rV = f32x4.splat(r);
+  const rhoV = f32x4.splat(rho);
+  const hmV = f32x4.splat(hm);
+  const sqrtDV = f32x4.splat(sqrtD);
+  for (let j = 0; j < vecEnd; j += 4) {
+    const offset = <usize>j << 2;
+    const pj = v128.load(p + offset);
+    const diff = f32x4.sub(f32x4.mul(v128.load(d + offset), v128.load(g + offset)), f32x4.mul(pj, rV));
+    const extra = f32x4.mul(pj, f32x4.sub(v128.load(e + offset), rhoV));
+    v128.store(g + offset, f32x4.div(f32x4.add(f32x4.mul(hmV, diff), extra), sqrtDV));
+  }
+  for (let j = vecEnd; j < seq; j++) {
+    const offset = <usize>j << 2;
+    const pj = load<f32>(p + offset);
+    const diff = load<f32>(d + offset) * load<f32>(g + offset) - pj * r;
+    const extra = pj * (load<f32>(e + offset) - rho);
+    store<f32>(g + offset, (hm * diff + extra) / sqrtD);
+  }
+}
+
 // ---- dropout of probabilities --------------------------------------------------------------
 // dropout.ts keeps its generator private, so it is replicated here operation for operation:
 // with k = fmix(seed), the element with counter c is dropped iff

@@ -28,12 +28,15 @@ export interface CoreExports {
   ): void;
   /** Floats of `scratch` attention_backward needs (2·seq·seq). */
   attention_backward_scratch_floats(seq: number): number;
-  /** dropoutP, seed, offset: the forward's (the mask is regenerated). */
+  /**
+   * dropoutP, seed, offset: the forward's (the mask is regenerated). dProbs: `[batch][heads][seq][seq]`
+   * d loss / d probs from a loss on the attention maps themselves, added before the softmax backward; 0 or omitted for none.
+   */
   attention_backward(
     dq: number, dk: number, dv: number, dHeadMask: number, dCtx: number, probs: number,
     q: number, k: number, v: number, headMask: number,
     batch: number, seq: number, heads: number, headDim: number, ldQKV: number, ldCtx: number,
-    scratch: number, dropoutP: number, seed: number, offset: number,
+    scratch: number, dropoutP: number, seed: number, offset: number, dProbs?: number,
   ): void;
 
   // layernorm.ts

@@ -685,7 +685,7 @@ function runBackward(c: BackwardCase): BackwardRun {
   attention_backward(
     run.dq.dataStart, run.dk.dataStart, run.dv.dataStart, run.dHeadMask.dataStart, dCtx.dataStart, run.probs.dataStart,
     q.dataStart, k.dataStart, v.dataStart, headMaskPtr, c.batch, c.seq, c.heads, c.headDim, ld, ldCtx,
-    scratch.dataStart, c.dropoutP, c.dropSeed, c.dropOffset,
+    scratch.dataStart, c.dropoutP, c.dropSeed, c.dropOffset, 0,
   );
   let scratchOverrun = 0;
   for (let g = 0; g < GUARD; g++) if (scratch[scratchFloats + g] != SENTINEL) scratchOverrun++;

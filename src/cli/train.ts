@@ -11,15 +11,17 @@ import { OPTIMIZER_FILE, TRAINER_STATE_FILE, parseTrainerSnapshot, trainerCheckp
 import { parseLabelledJsonl, type Example } from "../train/data.js";
 import { Trainer, type StepInfo, type TrainerOptions } from "../train/trainer.js";
 import { Flags } from "./args.js";
+import { distill, isDistillPhase } from "./distill.js";
 import { writeFolder } from "./files.js";
 import { Progress } from "./progress.js";
 
 export const trainUsage =
-  "dynabert train --phase finetune|width|depth|final --model DIR [--teacher DIR] --train FILE.jsonl [--eval FILE.jsonl] --out DIR [--epochs N] [--batch-size B] [--lr X] [--widths …] [--depths …] [--teacher-width same|full] [--lambda-logit X] [--lambda-emb X] [--lambda-hidden X] [--max-length N] [--warmup 0.1] [--weight-decay 0.01] [--dropout P] [--seed N] [--save-every N] [--resume]";
+  "dynabert train --phase finetune|width|depth|final|distill --model DIR [--teacher DIR] --train FILE.jsonl [--eval FILE.jsonl] --out DIR [--epochs N] [--batch-size B] [--lr X] [--widths …] [--depths …] [--teacher-width same|full] [--lambda-logit X] [--lambda-emb X] [--lambda-hidden X] [--max-length N] [--warmup 0.1] [--weight-decay 0.01] [--dropout P] [--seed N] [--save-every N] [--resume]";
 
 const PHASES: readonly Phase[] = ["finetune", "width", "depth", "final"];
 
 export async function train(argv: string[]): Promise<void> {
+  if (isDistillPhase(argv)) return distill(argv);
   const flags = Flags.parse("train", argv, {
     phase: { type: "string" },
     model: { type: "string" },

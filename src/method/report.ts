@@ -1,5 +1,5 @@
 /** The DynaBERT results as JSON, a markdown table and an SVG plot of accuracy against FLOPs. */
-import { lineChartSvg } from "../report/plot.js";
+import { COLORS, lineChartSvg, type Series } from "../report/plot.js";
 import type { SubnetRow } from "../train/subnet-table.js";
 import type { Method } from "./pipeline.js";
 
@@ -37,15 +37,25 @@ export function resultsMarkdown(results: ResultsJson): string {
   return lines.join("\n") + "\n";
 }
 
+/** One line per (method, depth) across the widths: colour by method, dash by depth. */
 export function resultsSvg(results: ResultsJson): string {
-  const series = (Object.keys(results.methods) as Method[]).map((m) => ({
-    name: m,
-    points: results.methods[m]!.map((r) => ({ x: r.flops / 1e9, y: 100 * r.accuracy, label: `${METHOD_NAMES[m]} (${r.width}, ${r.depth}): ${(100 * r.accuracy).toFixed(2)}%` })),
-  }));
+  const dashes: Record<string, string | undefined> = { "1": undefined, "0.75": "7 4", "0.5": "2 3" };
+  const series: Series[] = (Object.keys(results.methods) as Method[]).flatMap((m, i) => {
+    const rows = results.methods[m]!;
+    return [...new Set(rows.map((r) => r.depth))].map((depth) => ({
+      name: `${m}, depth ${depth}`,
+      color: COLORS[i % COLORS.length],
+      dash: dashes[String(depth)],
+      points: rows
+        .filter((r) => r.depth === depth)
+        .map((r) => ({ x: r.flops / 1e9, y: 100 * r.accuracy, label: `${METHOD_NAMES[m]} (${r.width}, ${r.depth}): ${(100 * r.accuracy).toFixed(2)}%` })),
+    }));
+  });
   return lineChartSvg(series, {
-    title: `${results.task}: accuracy of every (width, depth) sub-network`,
+    title: `${results.task}: every (width, depth) sub-network`,
     xLabel: "GFLOPs per sequence",
     yLabel: "test accuracy %",
     reference: { y: 100 * results.teacher.accuracy, label: "teacher" },
+    width: 760,
   });
 }

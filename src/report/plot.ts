@@ -5,6 +5,10 @@
 
 export interface Series {
   readonly name: string;
+  /** CSS colour; default from a palette by index. */
+  readonly color?: string;
+  /** SVG stroke-dasharray, e.g. "6 3"; default solid. */
+  readonly dash?: string;
   /** Points in any order; drawn sorted by x. */
   readonly points: ReadonlyArray<{ x: number; y: number; label?: string }>;
 }
@@ -19,7 +23,7 @@ export interface PlotOptions {
   readonly height?: number;
 }
 
-const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
+export const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
 
 export function lineChartSvg(series: readonly Series[], options: PlotOptions): string {
   const W = options.width ?? 640;
@@ -51,14 +55,15 @@ export function lineChartSvg(series: readonly Series[], options: PlotOptions): s
     out.push(`<line x1="${m.left}" y1="${y}" x2="${W - m.right}" y2="${y}" stroke="#555" stroke-dasharray="5 4"/>`);
   }
   series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length];
+    const color = s.color ?? COLORS[i % COLORS.length];
+    const dash = s.dash ? ` stroke-dasharray="${s.dash}"` : "";
     const pts = [...s.points].sort((a, b) => a.x - b.x);
-    out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(" ")}"/>`);
+    out.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${pts.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(" ")}"/>`);
     for (const p of pts) {
       out.push(`<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="3.5" fill="${color}"><title>${escapeXml(p.label ?? `${s.name}: ${p.y}`)}</title></circle>`);
     }
     const ly = m.top + 14 + i * 20;
-    out.push(`<line x1="${W - m.right + 12}" y1="${ly - 4}" x2="${W - m.right + 36}" y2="${ly - 4}" stroke="${color}" stroke-width="2"/>`);
+    out.push(`<line x1="${W - m.right + 12}" y1="${ly - 4}" x2="${W - m.right + 36}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${dash}/>`);
     out.push(`<text x="${W - m.right + 42}" y="${ly}">${escapeXml(s.name)}</text>`);
   });
   if (options.reference) {
