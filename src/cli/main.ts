@@ -3,6 +3,7 @@ import { DynaBertError } from "../errors.js";
 import { ablation, ablationUsage } from "./ablation.js";
 import { bench, benchUsage } from "./bench.js";
 import { demo, demoUsage } from "./demo.js";
+import { distillUsage } from "./distill.js";
 import { evalCommand, evalUsage } from "./eval.js";
 import { exportOnnx, exportOnnxUsage } from "./export-onnx.js";
 import { grad, gradUsage } from "./grad.js";
@@ -17,7 +18,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   tokenize: { run: tokenize, usage: tokenizeUsage },
   importance: { run: importance, usage: importanceUsage },
   rewire: { run: rewireCommand, usage: rewireUsage },
-  train: { run: train, usage: trainUsage },
+  train: { run: train, usage: `${trainUsage}\n  ${distillUsage}` },
   pretrain: { run: pretrain, usage: pretrainUsage },
   eval: { run: evalCommand, usage: evalUsage },
   grad: { run: grad, usage: gradUsage },
