@@ -2,6 +2,8 @@
 // pointers): dot products, scores, softmax, probability-weighted sums of value rows,
 // the softmax's backward and the dropout of probabilities. attention.ts composes them
 // into the exported kernels; these are not wasm exports.
+import { dropoutKey, dropoutThreshold, dropoutKeepScale, droppedLanes, isDropped } from "./dropout_rng";
+export { dropoutKey, dropoutThreshold, dropoutKeepScale };
 import { exp4 } from "./simd_exp_erf";
 
 /** (v0 + v2) + (v1 + v3): the same pairing `sum4x4` uses, so a key's score does not depend on its block. */
@@ -446,60 +448,8 @@ export function softmaxGradRowExtra(g: usize, d: usize, p: usize, e: usize, seq:
 }
 
 // ---- dropout of probabilities --------------------------------------------------------------
-// dropout.ts keeps its generator private, so it is replicated here operation for operation:
-// with k = fmix(seed), the element with counter c is dropped iff
-// fmix(fmix(c ^ k) + k) < threshold = round(p·2^32), kept ones are scaled by f32(1/(1−p)).
-// attention.spec.ts checks the masks this draws against dropout_forward's.
-
-const FMIX_MUL1: u32 = 0x85ebca6b;
-const FMIX_MUL2: u32 = 0xc2b2ae35;
-const TWO_POW_32: f64 = 4294967296.0;
-
-/** MurmurHash3's 32-bit finaliser. */
-// @ts-ignore: decorator
-@inline function fmix(x: u32): u32 {
-  x ^= x >>> 16;
-  x *= FMIX_MUL1;
-  x ^= x >>> 13;
-  x *= FMIX_MUL2;
-  x ^= x >>> 16;
-  return x;
-}
-
-// @ts-ignore: decorator
-@inline function fmix4(x: v128): v128 {
-  x = v128.xor(x, i32x4.shr_u(x, 16));
-  x = i32x4.mul(x, i32x4.splat(FMIX_MUL1));
-  x = v128.xor(x, i32x4.shr_u(x, 13));
-  x = i32x4.mul(x, i32x4.splat(FMIX_MUL2));
-  return v128.xor(x, i32x4.shr_u(x, 16));
-}
-
-/** The generator's key for a seed. */
-export function dropoutKey(seed: u32): u32 {
-  return fmix(seed);
-}
-
-/** round(p·2^32), at most 2^32 − 1: elements drawing below it are dropped. For p > 0. */
-export function dropoutThreshold(p: f64): u32 {
-  return <u32>min<f64>(Math.round(p * TWO_POW_32), TWO_POW_32 - 1.0);
-}
-
-/** f32(1/(1−p)) for 0 < p < 1; 0 for p ≥ 1 (everything is dropped). */
-export function dropoutKeepScale(p: f64): f32 {
-  return p >= 1.0 ? 0 : <f32>(1.0 / (1.0 - p));
-}
-
-/** All ones in the lanes whose counter draws a dropped element, zero elsewhere. */
-// @ts-ignore: decorator
-@inline function droppedLanes(counters: v128, key: v128, threshold: v128): v128 {
-  return i32x4.lt_u(fmix4(i32x4.add(fmix4(v128.xor(counters, key)), key)), threshold);
-}
-
-// @ts-ignore: decorator
-@inline function isDropped(counter: u32, key: u32, threshold: u32): bool {
-  return fmix(fmix(counter ^ key) + key) < threshold;
-}
+// The generator is dropout_rng.ts's (shared with dropout_forward), so attention masks equal
+// what dropout_forward draws over the same counters by construction; attention.spec.ts checks it.
 
 /**
  * Sets the sign bit of every dropped entry of row (f32 `[seq]`, softmax output, so all

@@ -12,6 +12,7 @@ import { checkBatch, type BatchInput } from "./model/inputs.js";
 import { flopsPerSequence, subNetwork, type SubNetwork } from "./model/subnetwork.js";
 import { randomWeights, type ModelWeights } from "./model/weights.js";
 import { platform, type ModelFiles } from "./platform.js";
+import { calibrateLatency, checkBudget, checkLatencyModel, selectSubNetwork, type Budget, type CalibrateOptions, type LatencyModel, type SelectOptions, type Selection } from "./select/index.js";
 import { BertTokenizer } from "./tokenizer/index.js";
 
 export interface LoadOptions {
@@ -132,6 +133,29 @@ export class DynaBert {
    */
   get engine(): { readonly core: Core; readonly weights: ModelWeights } {
     return { core: this.core, weights: this.weights };
+  }
+
+  /** The latency model select() predicts with: probed on first select()/calibrate(), or set from one measured elsewhere. */
+  get latencyModel(): LatencyModel | undefined {
+    return this.latency;
+  }
+
+  set latencyModel(model: LatencyModel | undefined) {
+    this.latency = model === undefined ? undefined : checkLatencyModel(model);
+  }
+
+  private latency?: LatencyModel;
+
+  /** Probes this device (a few sub-networks, ~200 ms budget) and caches latency ≈ a + b·FLOPs; `force` re-probes. */
+  calibrate(options: CalibrateOptions & { force?: boolean } = {}): LatencyModel {
+    if (!this.latency || options.force) this.latency = calibrateLatency(this, options);
+    return this.latency;
+  }
+
+  /** The most accurate (width, depth) within every given budget (src/select); calibrates on first use. */
+  select(budget: Budget, options: SelectOptions = {}): Selection {
+    // Budget checked before the probe, so a bad budget fails fast.
+    return selectSubNetwork(this.config, checkBudget(budget), this.calibrate(), options);
   }
 
   /** Bytes of wasm memory the model holds (weights, plus the largest scratch so far). */

@@ -20,3 +20,5 @@ export { presetConfig, PRESET_NAMES } from "./bench/presets.js";
 export type { PresetName } from "./bench/presets.js";
 export { timeForward, syntheticBatch } from "./bench/timing.js";
 export type { TimingOptions, TimingResult } from "./bench/timing.js";
+export { selectSubNetwork, candidateCosts, calibrateLatency, predictLatencyMs, activationBytes, memoryMB } from "./select/index.js";
+export type { Budget, SelectOptions, Selection, LatencyModel, CalibrateOptions } from "./select/index.js";

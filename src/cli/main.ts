@@ -5,7 +5,7 @@ import { bench, benchUsage } from "./bench.js";
 import { demo, demoUsage } from "./demo.js";
 import { distillUsage } from "./distill.js";
 import { evalCommand, evalUsage } from "./eval.js";
-import { exportOnnx, exportOnnxUsage } from "./export-onnx.js";
+import { exportCommand, exportUsage } from "./export.js";
 import { grad, gradUsage } from "./grad.js";
 import { infer, inferUsage } from "./infer.js";
 import { pretrain, pretrainUsage } from "./pretrain.js";
@@ -22,7 +22,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   pretrain: { run: pretrain, usage: pretrainUsage },
   eval: { run: evalCommand, usage: evalUsage },
   grad: { run: grad, usage: gradUsage },
-  export: { run: exportOnnx, usage: exportOnnxUsage },
+  export: { run: exportCommand, usage: exportUsage },
   bench: { run: bench, usage: benchUsage },
   demo: { run: demo, usage: demoUsage },
   ablation: { run: ablation, usage: ablationUsage },
