@@ -53,6 +53,23 @@ export function defineEndpointTests(base: () => URL, cases: () => ClassifyCase[]
     assert.equal(typeof (await wrongPath.json()).error.message, "string");
   });
 
+  it("picks the sub-network from an x-latency-budget-ms header, and rejects bad or impossible budgets", async () => {
+    const url = new URL("/classify", base());
+    const post = async (budget: string) => {
+      const res = await fetch(url, { method: "POST", body: JSON.stringify({ texts: ["hello there"] }), headers: { "x-latency-budget-ms": budget } });
+      return { status: res.status, json: (await res.json()) as any };
+    };
+    const generous = await post("100000");
+    assert.equal(generous.status, 200, JSON.stringify(generous.json));
+    assert.deepEqual([generous.json.width, generous.json.depth], [1, 1], "a generous budget affords the full model");
+    const impossible = await post("0.000001");
+    assert.equal(impossible.status, 400);
+    assert.equal(impossible.json.error.code, "BUDGET_UNREACHABLE");
+    const malformed = await post("fast");
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.json.error.code, "BUDGET_HEADER");
+  });
+
   it(`stays correct over ${load.sequential} sequential and ${load.concurrent} concurrent requests`, async () => {
     const all = cases();
     for (let i = 0; i < load.sequential; i++) {
