@@ -34,5 +34,6 @@ export async function demo(argv: string[]): Promise<void> {
     classes: flags.number("classes", 2, (n) => n === 2 || n === 3, "2 or 3") as 2 | 3,
     vocabSize: 4000,
     out: resolve(flags.string("out", undefined) ?? "demo-output"),
+    saveModels: true,
   });
 }

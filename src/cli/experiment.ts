@@ -10,8 +10,11 @@ import { runMethod, teacherAccuracy, trainTeacher, type Method, type PipelineSet
 import { resultsJson, resultsMarkdown, resultsSvg, type ResultsJson } from "../method/report.js";
 import { spamAssassinTask } from "../method/spam-task.js";
 import { flopsPerSequence, subNetwork } from "../model/subnetwork.js";
-import type { SubnetRow } from "../train/subnet-table.js";
-import { writeFileAtomic } from "./files.js";
+import { modelToFiles } from "../model/save.js";
+import type { DynaBert } from "../dynabert.js";
+import type { BertConfig } from "../checkpoint/config.js";
+import { SUBNET_TABLE_KEY, type SubnetRow, type SubnetTable } from "../train/subnet-table.js";
+import { writeFileAtomic, writeFolder } from "./files.js";
 import { Progress } from "./progress.js";
 
 export interface Experiment {
@@ -21,6 +24,8 @@ export interface Experiment {
   readonly classes: 2 | 3;
   readonly vocabSize: number;
   readonly out: string;
+  /** Also save each method's trained model (HF folder) under `out/<method>/`, and the teacher under `out/teacher/`. */
+  readonly saveModels?: boolean;
 }
 
 export async function runExperiment(exp: Experiment, reporter: Reporter = consoleReporter()): Promise<ResultsJson> {
@@ -34,7 +39,12 @@ export async function runExperiment(exp: Experiment, reporter: Reporter = consol
   const teacherAcc = teacherAccuracy(teacher, task, exp.settings);
   console.error(`  teacher test accuracy ${(100 * teacherAcc).toFixed(2)}%`);
   const rows: Partial<Record<Method, SubnetRow[]>> = {};
-  for (const method of exp.methods) rows[method] = (await runMethod(method, teacher, task, exp.settings, reporter)).rows;
+  if (exp.saveModels) await writeFolder(join(exp.out, "teacher"), modelToFiles(teacher));
+  for (const method of exp.methods) {
+    const result = await runMethod(method, teacher, task, exp.settings, reporter);
+    rows[method] = result.rows;
+    if (exp.saveModels) await writeFolder(join(exp.out, method), modelToFiles(result.model, withSubnetTable(result.model, result.rows, exp.settings.maxLength, task.test.length)));
+  }
   const minutes = (performance.now() - started) / 60000;
   const results = resultsJson(
     task.name,
@@ -83,4 +93,10 @@ export function consoleReporter(): Reporter {
       if (done === total || process.stderr.isTTY) process.stderr.write(`${process.stderr.isTTY ? "\r\x1b[K" : ""}  evaluated ${done}/${total} sub-networks${done === total ? "\n" : ""}`);
     },
   };
+}
+
+/** The model's config with its evaluation table stored, as `dynabert eval` stores it (select reads it). */
+function withSubnetTable(model: DynaBert, rows: SubnetRow[], seq: number, examples: number): BertConfig {
+  const table: SubnetTable = { seq, examples, rows };
+  return { ...model.config, extra: { ...model.config.extra, [SUBNET_TABLE_KEY]: table } };
 }
