@@ -13,17 +13,22 @@ export const OPTIMIZER_FILE = "optimizer.safetensors";
 
 export function trainerCheckpointFiles(trainer: Trainer, history: unknown[] = []): FolderContents {
   const snap = trainer.snapshot();
-  const tensors = [...snap.moments].map(([name, values]) => ({
+  return {
+    ...modelToFiles(trainer.student),
+    [TRAINER_STATE_FILE]: JSON.stringify({ ...snap.state, history }, null, 1),
+    [OPTIMIZER_FILE]: momentsFile(snap.moments),
+  };
+}
+
+/** AdamW moments (`m.<name>`, `v.<name>`, flat f32) as optimizer.safetensors bytes. */
+export function momentsFile(moments: ReadonlyMap<string, Float32Array>): Uint8Array {
+  const tensors = [...moments].map(([name, values]) => ({
     name,
     dtype: "F32" as const,
     shape: [values.length],
     data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
   }));
-  return {
-    ...modelToFiles(trainer.student),
-    [TRAINER_STATE_FILE]: JSON.stringify({ ...snap.state, history }, null, 1),
-    [OPTIMIZER_FILE]: writeSafetensors(tensors),
-  };
+  return writeSafetensors(tensors);
 }
 
 export function parseTrainerSnapshot(stateText: string, optimizerBytes: Uint8Array, where: string): TrainerSnapshot & { history: unknown[] } {

@@ -12,7 +12,7 @@ import { DynaBert } from "../../dynabert.js";
 import { OptionError } from "../../errors.js";
 import { modelToFiles, type FolderContents } from "../../model/save.js";
 import type { ModelFiles } from "../../platform.js";
-import { OPTIMIZER_FILE, TRAINER_STATE_FILE, parseTrainerSnapshot } from "../checkpoint.js";
+import { OPTIMIZER_FILE, TRAINER_STATE_FILE, parseTrainerSnapshot, momentsFile } from "../checkpoint.js";
 import { mlmModelFiles } from "../mlm/checkpoint.js";
 import { readMlmHead, type MlmHead } from "../mlm/head.js";
 import type { DistillSnapshot, Distiller } from "./distiller.js";
@@ -27,16 +27,10 @@ export function studentFiles(student: DynaBert, projection?: Projection, head?: 
 
 export function distillCheckpointFiles(d: Distiller, history: unknown[] = []): FolderContents {
   const snap = d.snapshot();
-  const tensors = [...snap.moments].map(([name, values]) => ({
-    name,
-    dtype: "F32" as const,
-    shape: [values.length],
-    data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
-  }));
   return {
     ...studentFiles(d.student, d.projection, d.head),
     [TRAINER_STATE_FILE]: JSON.stringify({ ...snap.state, history }, null, 1),
-    [OPTIMIZER_FILE]: writeSafetensors(tensors),
+    [OPTIMIZER_FILE]: momentsFile(snap.moments),
   };
 }
 

@@ -13,7 +13,7 @@ import type { DynaBert } from "../../dynabert.js";
 import { OptionError } from "../../errors.js";
 import { listParameters, readRowMajor } from "../../model/parameters.js";
 import type { FolderContents } from "../../model/save.js";
-import { OPTIMIZER_FILE, TRAINER_STATE_FILE, parseTrainerSnapshot } from "../checkpoint.js";
+import { OPTIMIZER_FILE, TRAINER_STATE_FILE, parseTrainerSnapshot, momentsFile } from "../checkpoint.js";
 import { mlmHeadParameters, type MlmHead } from "./head.js";
 import type { Pretrainer, PretrainSnapshot } from "./pretrainer.js";
 
@@ -41,16 +41,10 @@ export function mlmModelFiles(model: DynaBert, head: MlmHead): FolderContents {
 /** The model folder plus the state a resume needs. */
 export function pretrainCheckpointFiles(pretrainer: Pretrainer, history: unknown[] = []): FolderContents {
   const snap = pretrainer.snapshot();
-  const tensors = [...snap.moments].map(([name, values]) => ({
-    name,
-    dtype: "F32" as const,
-    shape: [values.length],
-    data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
-  }));
   return {
     ...mlmModelFiles(pretrainer.model, pretrainer.head),
     [TRAINER_STATE_FILE]: JSON.stringify({ kind: "mlm-pretraining", ...snap.state, history }, null, 1),
-    [OPTIMIZER_FILE]: writeSafetensors(tensors),
+    [OPTIMIZER_FILE]: momentsFile(snap.moments),
   };
 }
 
