@@ -15,11 +15,11 @@ import { TrainableParameters } from "../../src/train/params.js";
 const H6 = join(import.meta.dirname, "..", "fixtures", "golden", "h6odd");
 
 describe("backward with dropout", () => {
-  it("matches central finite differences of the dropped-out loss", async () => {
+  for (const [width, depth] of [[1, 1], [0.5, 0.75], [0.25, 0.5]]) it(`matches central finite differences of the dropped-out loss at width ${width}, depth ${depth}`, async () => {
     const model = await DynaBert.load(H6);
     const inputs = JSON.parse(readFileSync(join(H6, "inputs.json"), "utf8"));
     const batch = { inputIds: inputs.input_ids, attentionMask: inputs.attention_mask, tokenTypeIds: inputs.token_type_ids, labels: [1, 0, 1] };
-    const options: StepOptions = { phase: "finetune", widths: [0.5], depths: [1], dropout: { p: 0.5, seed: 1234 } };
+    const options: StepOptions = { phase: "finetune", widths: [width], depths: [depth], dropout: { p: 0.5, seed: 1234 } };
     const params = new TrainableParameters(model.engine.core, model.engine.weights);
     const loss = () => {
       params.zeroGrads();
@@ -39,10 +39,13 @@ describe("backward with dropout", () => {
     let checked = 0;
     for (let trial = 0; checked < 24 && trial < 500; trial++) {
       const i = Math.floor(random() * entries.length);
+      // Key biases shift every score of a query row alike, which softmax ignores: their true
+      // gradient is 0 and both sides are rounding noise (the PyTorch goldens list them as such).
+      if (entries[i].name.endsWith("attention.self.key.bias")) continue;
       const values = readRowMajor(model.engine.core, entries[i]);
       const j = Math.floor(random() * values.length);
       const g = grads[i][j];
-      if (g === 0) continue; // unreached by the width-0.5 sub-network
+      if (g === 0) continue; // unreached by this sub-network
       const scale = Math.max(...grads[i].map(Math.abs));
       const h = 1e-2;
       const original = values[j];
