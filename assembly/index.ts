@@ -1,5 +1,6 @@
 // The wasm module's exports: every kernel file, plus where the arena may start.
 export * from "./gemm";
+export * from "./gemm_int8";
 export * from "./attention";
 export * from "./layernorm";
 export * from "./gelu";

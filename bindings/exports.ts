@@ -18,6 +18,17 @@ export interface CoreExports {
   /** dWp (packed like wp) += dOutᵀ·inp over the (n, k) prefix; dBias[j] += Σ_i dOut[i][j] (dBias may be 0). */
   linear_backward_weight(dWp: number, dBias: number, dOut: number, inp: number, m: number, n: number, k: number, kFull: number, ldInp: number, ldDOut: number): void;
 
+  // gemm_int8.ts (int8 weights per output feature, int8 activations per row; layout and formula in its header)
+  /** Bytes to pack a [n][k] weight as int8: ceil(n/8)·ceil(k/2)·16. */
+  packed_int8_bytes(n: number, k: number): number;
+  /** Bytes of scratch linear_forward_int8 needs for m rows of k inputs. */
+  linear_int8_scratch_bytes(m: number, k: number): number;
+  /** W f32 [n][k] → dstPacked (packed_int8_bytes) and scales f32 [n]. */
+  quantize_weight_int8(dstPacked: number, scales: number, src: number, n: number, k: number): void;
+  /** src f32 [m][ld] → dst int8 [m][k], scales f32 [m]. */
+  quantize_rows_int8(dst: number, scales: number, src: number, m: number, k: number, ld: number): void;
+  linear_forward_int8(out: number, inp: number, wq: number, wScales: number, bias: number, m: number, n: number, k: number, kFull: number, ldInp: number, ldOut: number, scratch: number): void;
+
   // attention.ts
   attention_mask_additive(out: number, mask: number, n: number): void;
   /** dropoutP = 0: inference. Otherwise attention-probability dropout with dropout_forward's mask over the flat probs at (seed, offset). */
