@@ -27,6 +27,8 @@
 //
 // Strides (ldInp, ldOut, ld) are in elements; pointers are byte offsets.
 
+import { loadLanes, storeCols } from "./panel_io";
+
 const PANEL: i32 = 8;
 /** One reduction pair of one panel: 8 features × 2 int8. */
 const PAIR_BYTES: usize = 16;
@@ -277,43 +279,4 @@ function quantizeRow(dst: usize, row: usize, k: i32, scale: f32, wide: bool): vo
     else store<i8>(dst + <usize>t, <i8>q);
   }
   if (wide && (k & 1) != 0) store<i16>(dst + (<usize>k << 1), 0);
-}
-
-// The two helpers below are gemm.ts's (private there): partial-panel loads
-// and stores that never touch memory past `count` / `cols` elements.
-
-/** The first `count` (0–4) floats at p as a vector, zeros after. */
-// @ts-ignore: decorator
-@inline
-function loadLanes(p: usize, count: i32): v128 {
-  if (count >= 4) return v128.load(p);
-  let v = f32x4.splat(0);
-  if (count > 0) v = f32x4.replace_lane(v, 0, load<f32>(p));
-  if (count > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
-  if (count > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
-  return v;
-}
-
-/** Stores the first `cols` (0–8) lanes of lo:hi at p. */
-// @ts-ignore: decorator
-@inline
-function storeCols(p: usize, lo: v128, hi: v128, cols: i32): void {
-  if (cols >= PANEL) {
-    v128.store(p, lo);
-    v128.store(p, hi, 16);
-  } else if (cols >= 4) {
-    v128.store(p, lo);
-    storeLanes(p + 16, hi, cols - 4);
-  } else {
-    storeLanes(p, lo, cols);
-  }
-}
-
-/** Stores the first `count` (0–3) lanes of v at p. */
-// @ts-ignore: decorator
-@inline
-function storeLanes(p: usize, v: v128, count: i32): void {
-  if (count > 0) store<f32>(p, f32x4.extract_lane(v, 0));
-  if (count > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
-  if (count > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
