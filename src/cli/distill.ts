@@ -163,14 +163,12 @@ export async function distill(argv: string[]): Promise<void> {
       (resumeState ? `, resuming at step ${distiller.state.step}` : ""),
   );
   const progress = new Progress("distill", distiller.state.totalSteps);
-  const started = performance.now();
   let tokens = 0;
   const items = data.kind === "examples" ? data.examples.length : data.sequences.length;
   const stepsPerEpoch = Math.ceil(items / options.batchSize);
   const onStep = (info: DistillStepInfo): boolean => {
     tokens += info.tokens;
-    const seconds = (performance.now() - started) / 1000;
-    progress.update(info.step, { loss: info.loss.toFixed(4), lr: info.learningRate.toExponential(2), "tok/s": (tokens / seconds).toFixed(0) });
+    progress.update(info.step, { loss: info.loss.toFixed(4), lr: info.learningRate.toExponential(2), "tok/s": progress.perSecond(tokens) });
     const terms = Object.fromEntries(Object.entries(info.losses).filter(([k]) => k !== "total" && weights[k as keyof DistillWeights] !== 0));
     history.push({ step: info.step, loss: info.loss, terms, lr: info.learningRate, grad_norm: info.gradNorm });
     const epochEnd = info.step % stepsPerEpoch === 0 || info.step === info.totalSteps;

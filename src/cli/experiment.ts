@@ -72,7 +72,6 @@ export async function runExperiment(exp: Experiment, reporter: Reporter = consol
 /** Stage banners and one progress bar per stage, on stderr. */
 export function consoleReporter(): Reporter {
   const bars = new Map<string, Progress>();
-  const started = new Map<string, number>();
   const tokens = new Map<string, number>();
   return {
     stage(name, detail) {
@@ -83,11 +82,9 @@ export function consoleReporter(): Reporter {
       if (!bar) {
         bar = new Progress(`  ${stage}`, info.totalSteps);
         bars.set(stage, bar);
-        started.set(stage, performance.now());
       }
       tokens.set(stage, (tokens.get(stage) ?? 0) + info.tokens);
-      const seconds = (performance.now() - started.get(stage)!) / 1000;
-      bar.update(info.step, { loss: info.loss.toFixed(4), lr: info.learningRate.toExponential(1), "tok/s": (tokens.get(stage)! / Math.max(seconds, 1e-3)).toFixed(0) });
+      bar.update(info.step, { loss: info.loss.toFixed(4), lr: info.learningRate.toExponential(1), "tok/s": bar.perSecond(tokens.get(stage)!) });
     },
     evalRow(done, total) {
       if (done === total || process.stderr.isTTY) process.stderr.write(`${process.stderr.isTTY ? "\r\x1b[K" : ""}  evaluated ${done}/${total} sub-networks${done === total ? "\n" : ""}`);

@@ -92,12 +92,10 @@ export async function pretrain(argv: string[]): Promise<void> {
       `${stored ? "MLM head from the checkpoint" : "fresh MLM head"}, ${pretrainer.state.totalSteps} steps of batch ${options.batchSize}, lr ${options.learningRate}`,
   );
   const progress = new Progress("pretrain", pretrainer.state.totalSteps);
-  const started = performance.now();
   let tokens = 0;
   const onStep = (info: PretrainStepInfo): boolean => {
     tokens += info.tokens;
-    const seconds = (performance.now() - started) / 1000;
-    progress.update(info.step, { loss: info.loss.toFixed(4), lr: info.learningRate.toExponential(2), "tok/s": (tokens / seconds).toFixed(0) });
+    progress.update(info.step, { loss: info.loss.toFixed(4), lr: info.learningRate.toExponential(2), "tok/s": progress.perSecond(tokens) });
     history.push({ step: info.step, loss: info.loss, lr: info.learningRate, grad_norm: info.gradNorm, predicted: info.predicted });
     return saveEvery !== undefined && info.step % saveEvery === 0;
   };

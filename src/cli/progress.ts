@@ -14,6 +14,12 @@ export class Progress {
     private readonly logEveryMs = 5000,
   ) {}
 
+  /** `count` per second since this progress started, or "…" before there is a meaningful interval. */
+  perSecond(count: number): string {
+    const seconds = (performance.now() - this.start) / 1000;
+    return seconds < 0.2 ? "…" : (count / seconds).toFixed(0);
+  }
+
   update(done: number, fields: Record<string, string>): void {
     const now = performance.now();
     const elapsed = (now - this.start) / 1000;

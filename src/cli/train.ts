@@ -96,14 +96,12 @@ export async function train(argv: string[]): Promise<void> {
       `${trainer.state.totalSteps} steps of batch ${options.batchSize}, lr ${options.learningRate}`,
   );
   const progress = new Progress(`train ${phase}`, trainer.state.totalSteps);
-  const started = performance.now();
   let tokens = 0;
   const stepsPerEpoch = Math.ceil(trainSet.length / options.batchSize);
   /** Logs one step; returns true when a checkpoint is due (the loop then pauses so the files can be written). */
   const onStep = (info: StepInfo): boolean => {
     tokens += info.tokens;
-    const seconds = (performance.now() - started) / 1000;
-    progress.update(info.step, { loss: info.loss.toFixed(4), lr: info.learningRate.toExponential(2), "tok/s": (tokens / seconds).toFixed(0) });
+    progress.update(info.step, { loss: info.loss.toFixed(4), lr: info.learningRate.toExponential(2), "tok/s": progress.perSecond(tokens) });
     history.push({ step: info.step, loss: info.loss, lr: info.learningRate, grad_norm: info.gradNorm });
     const epochEnd = info.step % stepsPerEpoch === 0 || info.step === info.totalSteps;
     if (epochEnd && evalSet) {
