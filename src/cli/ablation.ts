@@ -10,7 +10,7 @@ import type { PipelineSettings } from "../method/pipeline.js";
 import { Flags } from "./args.js";
 import { runExperiment } from "./experiment.js";
 
-export const ablationUsage = "dynabert ablation [--out DIR] [--classes 2|3]";
+export const ablationUsage = "dynabert ablation [--out DIR] [--classes 2|3] [--teacher-epochs N]";
 
 export const ABLATION_SETTINGS: PipelineSettings = {
   batchSize: 32,
@@ -26,10 +26,11 @@ export const ABLATION_SETTINGS: PipelineSettings = {
 export const ABLATION_TEACHER: TeacherShape = { layers: 4, hidden: 96, heads: 12, intermediate: 384, maxPositions: 128 };
 
 export async function ablation(argv: string[]): Promise<void> {
-  const flags = Flags.parse("ablation", argv, { out: { type: "string" }, classes: { type: "string" } });
+  const flags = Flags.parse("ablation", argv, { out: { type: "string" }, classes: { type: "string" }, "teacher-epochs": { type: "string" } });
+  const teacherEpochs = flags.number("teacher-epochs", ABLATION_SETTINGS.teacher.epochs, (n) => Number.isInteger(n) && n >= 1, "a whole number ≥ 1");
   await runExperiment({
     methods: ["vanilla", "rewired", "dynabert"],
-    settings: ABLATION_SETTINGS,
+    settings: { ...ABLATION_SETTINGS, teacher: { ...ABLATION_SETTINGS.teacher, epochs: teacherEpochs } },
     teacher: ABLATION_TEACHER,
     classes: flags.number("classes", 2, (n) => n === 2 || n === 3, "2 or 3") as 2 | 3,
     vocabSize: 4000,
