@@ -2,6 +2,7 @@
 // autograd goldens (scripts/golden/gen_grads.py, float64): the loss of every
 // sub-network, the global gradient norm and every parameter's gradient.
 import assert from "node:assert/strict";
+import { assertAnalyticallyZero, assertGradientMatches, assertNormMatches, floats, relClose } from "../helpers/grad-compare.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -32,12 +33,6 @@ interface Case {
   analytically_zero: string[];
 }
 
-function floats(bytes: Uint8Array): Float32Array {
-  const copy = new Uint8Array(bytes);
-  return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
-}
-
-const relClose = (actual: number, expected: number, tol: number) => Math.abs(actual - expected) <= tol * Math.max(Math.abs(expected), 1e-30);
 
 const caseNames = (JSON.parse(readFileSync(join(CASES, "cases.json"), "utf8")) as Array<{ case: string; phase: string }>)
   .map((c) => c.case)
@@ -83,29 +78,14 @@ describe("training step gradients match PyTorch autograd", () => {
       for (const p of params.list) {
         const hf = hfNameFor(p.name, layout);
         const g = params.gradRowMajor(p);
-        let sq = 0;
-        for (const x of g) sq += x * x;
-        const gNorm = Math.sqrt(sq);
         if (zeroByAnalysis.has(hf)) {
-          assert.ok(gNorm <= 1e-6 * c.grad_global_norm, `${hf} should be ~0 (softmax ignores a shift), norm ${gNorm}`);
+          assertAnalyticallyZero(hf, g, c.grad_global_norm);
           continue;
         }
         const refNorm = c.grad_norms[hf];
         assert.ok(refNorm !== undefined, `no reference norm for ${hf}`);
-        assert.ok(Math.abs(gNorm - refNorm) <= 1e-3 * Math.max(refNorm, 1e-30) + (refNorm === 0 ? 0 : 0), `${hf}: |g| ${gNorm} vs ${refNorm}`);
-        if (!golden) continue;
-        const ref = floats(golden.get(hf)!.data);
-        assert.equal(ref.length, g.length, `${hf} size`);
-        let diffSq = 0;
-        let refMax = 0;
-        for (let i = 0; i < ref.length; i++) refMax = Math.max(refMax, Math.abs(ref[i]));
-        for (let i = 0; i < ref.length; i++) {
-          const d = g[i] - ref[i];
-          diffSq += d * d;
-          if (ref[i] === 0) assert.equal(g[i], 0, `${hf}[${i}] must be exactly 0 (not reached), got ${g[i]}`);
-          else assert.ok(Math.abs(d) <= 1e-3 * refMax, `${hf}[${i}]: ${g[i]} vs ${ref[i]} (tensor max ${refMax})`);
-        }
-        assert.ok(Math.sqrt(diffSq) <= 1e-3 * Math.max(refNorm, 1e-30), `${hf}: relative error ${Math.sqrt(diffSq) / refNorm}`);
+        assertNormMatches(hf, g, refNorm);
+        if (golden) assertGradientMatches(hf, g, floats(golden.get(hf)!.data));
       }
     });
   }
