@@ -21,6 +21,7 @@ import { PROJECTION_FILE } from "../train/distill/projection.js";
 import { distilbertStudent, tinybertStudent, type StudentParts } from "../train/distill/student.js";
 import { corpusSequences, parseCorpus } from "../train/mlm/corpus.js";
 import { readMlmHead } from "../train/mlm/head.js";
+import { readSaveEvery, readTrainingFlags, TRAINING_FLAGS, TRAINING_USAGE } from "./training-flags.js";
 import { Flags } from "./args.js";
 import { writeFolder } from "./files.js";
 import { Progress } from "./progress.js";
@@ -28,8 +29,8 @@ import { Progress } from "./progress.js";
 export const distillUsage =
   "dynabert train --phase distill --model TEACHER_DIR (--student-layers N [--copy-layers 0,2,4] [--student-hidden H [--student-intermediate I] [--student-heads A]] | --student DIR) " +
   "(--train FILE.jsonl | --corpus FILE) --out DIR [--alpha-ce X] [--alpha-soft X] [--temperature T] [--soft-target classifier|mlm] [--alpha-hidden X] [--alpha-emb X] " +
-  "[--alpha-attn X] [--alpha-cos X] [--alpha-mlm X] [--mlm-probability 0.15] [--eval FILE.jsonl] [--epochs N] [--batch-size B] [--lr X] [--max-length N] [--warmup 0.1] " +
-  "[--weight-decay 0.01] [--dropout P] [--seed N] [--save-every N] [--resume]";
+  "[--alpha-attn X] [--alpha-cos X] [--alpha-mlm X] [--mlm-probability 0.15] [--eval FILE.jsonl] " +
+  TRAINING_USAGE;
 
 /** True when argv asks for `--phase distill` (read before the train command's own flags, which differ). */
 export function isDistillPhase(argv: readonly string[]): boolean {
@@ -60,16 +61,7 @@ export async function distill(argv: string[]): Promise<void> {
     temperature: { type: "string" },
     "soft-target": { type: "string" },
     "mlm-probability": { type: "string" },
-    epochs: { type: "string" },
-    "batch-size": { type: "string" },
-    lr: { type: "string" },
-    "max-length": { type: "string" },
-    warmup: { type: "string" },
-    "weight-decay": { type: "string" },
-    dropout: { type: "string" },
-    seed: { type: "string" },
-    "save-every": { type: "string" },
-    resume: { type: "boolean" },
+    ...TRAINING_FLAGS,
   });
   if (flags.string("phase") !== "distill") throw new OptionError("BAD_FLAG", "dynabert train --phase distill: --phase must be distill", { option: "--phase" });
   const out = flags.string("out");
@@ -88,16 +80,9 @@ export async function distill(argv: string[]): Promise<void> {
     temperature: flags.number("temperature", 1, (n) => n > 0, "a positive number"),
     softTarget,
     mlmProbability: flags.number("mlm-probability", 0.15, (n) => n > 0 && n <= 1, "a probability in (0, 1]"),
-    epochs: flags.number("epochs", 3, (n) => n > 0, "a positive number"),
-    batchSize: flags.positiveInt("batch-size", 32),
-    learningRate: flags.number("lr", 5e-5, (n) => n > 0, "a positive number"),
-    maxLength: flags.positiveInt("max-length", 128),
-    warmupRatio: flags.number("warmup", 0.1, (n) => n >= 0 && n <= 1, "a fraction in [0, 1]"),
-    weightDecay: flags.number("weight-decay", 0.01, (n) => n >= 0, "a non-negative number"),
-    dropout: flags.has("dropout") ? flags.number("dropout", undefined, (n) => n >= 0 && n < 1, "a probability in [0, 1)") : undefined,
-    seed: flags.positiveInt("seed", 42),
+    ...readTrainingFlags(flags, { epochs: 3, learningRate: 5e-5 }),
   };
-  const saveEvery = flags.has("save-every") ? flags.positiveInt("save-every") : undefined;
+  const saveEvery = readSaveEvery(flags);
 
   const teacherDir = flags.string("model");
   const teacherFiles = await readModelFolder(teacherDir);

@@ -14,49 +14,34 @@ import { parsePretrainSnapshot, pretrainCheckpointFiles } from "../train/mlm/che
 import { corpusSequences, parseCorpus } from "../train/mlm/corpus.js";
 import { initMlmHead, readMlmHead } from "../train/mlm/head.js";
 import { Pretrainer, type PretrainOptions, type PretrainStepInfo } from "../train/mlm/pretrainer.js";
+import { readSaveEvery, readTrainingFlags, TRAINING_FLAGS, TRAINING_USAGE } from "./training-flags.js";
 import { Flags } from "./args.js";
 import { writeFolder } from "./files.js";
 import { Progress } from "./progress.js";
 import { multiplierList } from "./train.js";
 
 export const pretrainUsage =
-  "dynabert pretrain --model DIR --corpus FILE --out DIR [--epochs N] [--batch-size B] [--lr X] [--max-length N] [--mlm-probability 0.15] [--widths 1] [--depths 1] [--warmup 0.1] [--weight-decay 0.01] [--dropout P] [--seed N] [--save-every N] [--resume]";
+  "dynabert pretrain --model DIR --corpus FILE --out DIR [--mlm-probability 0.15] [--widths 1] [--depths 1] " + TRAINING_USAGE;
 
 export async function pretrain(argv: string[]): Promise<void> {
   const flags = Flags.parse("pretrain", argv, {
     model: { type: "string" },
     corpus: { type: "string" },
     out: { type: "string" },
-    epochs: { type: "string" },
-    "batch-size": { type: "string" },
-    lr: { type: "string" },
-    "max-length": { type: "string" },
     "mlm-probability": { type: "string" },
     widths: { type: "string" },
     depths: { type: "string" },
-    warmup: { type: "string" },
-    "weight-decay": { type: "string" },
-    dropout: { type: "string" },
-    seed: { type: "string" },
-    "save-every": { type: "string" },
-    resume: { type: "boolean" },
+    ...TRAINING_FLAGS,
   });
   const out = flags.string("out");
   const resume = flags.bool("resume");
   const options: PretrainOptions = {
-    epochs: flags.number("epochs", 1, (n) => n > 0, "a positive number"),
-    batchSize: flags.positiveInt("batch-size", 32),
-    learningRate: flags.number("lr", 1e-4, (n) => n > 0, "a positive number"),
-    maxLength: flags.positiveInt("max-length", 128),
+    ...readTrainingFlags(flags, { epochs: 1, learningRate: 1e-4 }),
     mlmProbability: flags.number("mlm-probability", 0.15, (n) => n > 0 && n <= 1, "a probability in (0, 1]"),
     widths: multiplierList(flags, "widths", [1]),
     depths: multiplierList(flags, "depths", [1]),
-    warmupRatio: flags.number("warmup", 0.1, (n) => n >= 0 && n <= 1, "a fraction in [0, 1]"),
-    weightDecay: flags.number("weight-decay", 0.01, (n) => n >= 0, "a non-negative number"),
-    dropout: flags.has("dropout") ? flags.number("dropout", undefined, (n) => n >= 0 && n < 1, "a probability in [0, 1)") : undefined,
-    seed: flags.positiveInt("seed", 42),
   };
-  const saveEvery = flags.has("save-every") ? flags.positiveInt("save-every") : undefined;
+  const saveEvery = readSaveEvery(flags);
   const corpusPath = flags.string("corpus");
   const modelDir = resume ? out : flags.string("model");
 

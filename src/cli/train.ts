@@ -10,13 +10,15 @@ import { trainingOrder, type Phase, type TeacherWidth } from "../train/accumulat
 import { OPTIMIZER_FILE, TRAINER_STATE_FILE, parseTrainerSnapshot, trainerCheckpointFiles } from "../train/checkpoint.js";
 import { parseLabelledJsonl, type Example } from "../train/data.js";
 import { Trainer, type StepInfo, type TrainerOptions } from "../train/trainer.js";
+import { readSaveEvery, readTrainingFlags, TRAINING_FLAGS, TRAINING_USAGE } from "./training-flags.js";
 import { Flags } from "./args.js";
 import { distill, isDistillPhase } from "./distill.js";
 import { writeFolder } from "./files.js";
 import { Progress } from "./progress.js";
 
 export const trainUsage =
-  "dynabert train --phase finetune|width|depth|final|distill --model DIR [--teacher DIR] --train FILE.jsonl [--eval FILE.jsonl] --out DIR [--epochs N] [--batch-size B] [--lr X] [--widths …] [--depths …] [--teacher-width same|full] [--lambda-logit X] [--lambda-emb X] [--lambda-hidden X] [--max-length N] [--warmup 0.1] [--weight-decay 0.01] [--dropout P] [--seed N] [--save-every N] [--resume]";
+  "dynabert train --phase finetune|width|depth|final|distill --model DIR [--teacher DIR] --train FILE.jsonl [--eval FILE.jsonl] --out DIR [--widths …] [--depths …] [--teacher-width same|full] [--lambda-logit X] [--lambda-emb X] [--lambda-hidden X] " +
+  TRAINING_USAGE;
 
 const PHASES: readonly Phase[] = ["finetune", "width", "depth", "final"];
 
@@ -29,22 +31,13 @@ export async function train(argv: string[]): Promise<void> {
     train: { type: "string" },
     eval: { type: "string" },
     out: { type: "string" },
-    epochs: { type: "string" },
-    "batch-size": { type: "string" },
-    lr: { type: "string" },
     widths: { type: "string" },
     depths: { type: "string" },
     "teacher-width": { type: "string" },
     "lambda-logit": { type: "string" },
     "lambda-emb": { type: "string" },
     "lambda-hidden": { type: "string" },
-    "max-length": { type: "string" },
-    warmup: { type: "string" },
-    "weight-decay": { type: "string" },
-    dropout: { type: "string" },
-    seed: { type: "string" },
-    "save-every": { type: "string" },
-    resume: { type: "boolean" },
+    ...TRAINING_FLAGS,
   });
   const phase = flags.string("phase") as Phase;
   if (!PHASES.includes(phase)) throw new OptionError("BAD_FLAG", `dynabert train: --phase must be one of ${PHASES.join(", ")}`, { option: "--phase" });
@@ -61,16 +54,9 @@ export async function train(argv: string[]): Promise<void> {
     depths: phase === "width" ? [1] : multiplierList(flags, "depths", allDepths),
     teacherWidth,
     lambdas: { logit: lambda("lambda-logit"), emb: lambda("lambda-emb"), hidden: lambda("lambda-hidden") },
-    epochs: flags.number("epochs", 3, (n) => n > 0, "a positive number"),
-    batchSize: flags.positiveInt("batch-size", 32),
-    learningRate: flags.number("lr", 2e-5, (n) => n > 0, "a positive number"),
-    warmupRatio: flags.number("warmup", 0.1, (n) => n >= 0 && n <= 1, "a fraction in [0, 1]"),
-    weightDecay: flags.number("weight-decay", 0.01, (n) => n >= 0, "a non-negative number"),
-    maxLength: flags.positiveInt("max-length", 128),
-    dropout: flags.has("dropout") ? flags.number("dropout", undefined, (n) => n >= 0 && n < 1, "a probability in [0, 1)") : undefined,
-    seed: flags.positiveInt("seed", 42),
+    ...readTrainingFlags(flags, { epochs: 3, learningRate: 2e-5 }),
   };
-  const saveEvery = flags.has("save-every") ? flags.positiveInt("save-every") : undefined;
+  const saveEvery = readSaveEvery(flags);
 
   // Resuming loads the weights from the checkpoint in --out, not from --model.
   const resumeState = resume ? await readResumeState(out) : undefined;
