@@ -9,3 +9,7 @@ export interface LocalWorker {
 }
 export function bundleWorker(): string;
 export function startWorker(): Promise<LocalWorker>;
+/** Raw and gzip bytes of the bundle's modules (what Cloudflare counts against the 1 MB / 10 MB plan limits). */
+export function bundleSizes(bundleDir: string): { raw: number; gzip: number };
+/** Peak RSS (VmHWM) of the workerd processes this process spawned, in bytes; undefined off Linux. */
+export function workerdPeakRssBytes(): number | undefined;

@@ -7,7 +7,8 @@
  *   const worker = await startWorker();   // { url, bundleDir, timings, stop() }
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,6 +37,49 @@ export function bundleWorker() {
     throw new Error(`wrangler bundle failed (exit ${run.status}):\n${run.stdout}\n${run.stderr}`);
   }
   return outdir;
+}
+
+/**
+ * The bundle's size as Cloudflare counts it against the plan limit (1 MB free,
+ * 10 MB paid): every module of the upload, gzip-compressed.
+ */
+export function bundleSizes(bundleDir) {
+  let raw = 0;
+  let gzip = 0;
+  for (const name of readdirSync(bundleDir)) {
+    if (name.endsWith(".map") || name === "README.md") continue;
+    const bytes = readFileSync(join(bundleDir, name));
+    raw += bytes.length;
+    gzip += gzipSync(bytes, { level: 9 }).length;
+  }
+  return { raw, gzip };
+}
+
+/**
+ * Peak resident memory (VmHWM) of the workerd processes this process spawned:
+ * an upper bound on what the isolate used, since it also counts workerd itself.
+ * Linux only (reads /proc); undefined elsewhere.
+ */
+export function workerdPeakRssBytes() {
+  let peak;
+  let entries;
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return undefined;
+  }
+  for (const pid of entries) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, "utf8");
+      if (!/^Name:\s*workerd/m.test(status) || !new RegExp(`^PPid:\\s*${process.pid}$`, "m").test(status)) continue;
+      const kb = Number(/^VmHWM:\s*(\d+) kB/m.exec(status)?.[1]);
+      if (Number.isFinite(kb)) peak = Math.max(peak ?? 0, kb * 1024);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return peak;
 }
 
 export async function startWorker() {

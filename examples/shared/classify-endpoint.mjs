@@ -5,6 +5,7 @@
  *   POST /classify  {"texts": ["…", …], "width"?: number, "depth"?: number}
  *                   (or header x-latency-budget-ms: the most accurate sub-network predicted to fit)
  *   200 → {"results": [{"label", "score", "scores"}], "width", "depth", "ms"}
+ *         header x-wasm-memory-bytes: the model's wasm memory after the request
  *   400 → {"error": {"code", "message"}} for a malformed body or bad option
  *
  * `ms` is the time spent in classify(). In workerd the clock only advances on
@@ -26,8 +27,8 @@ class BadRequest extends Error {
   }
 }
 
-function json(body, status = 200) {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8" } });
+function json(body, status = 200, headers = {}) {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
 }
 
 function fail(status, code, message) {
@@ -91,7 +92,8 @@ export async function handleClassify(request, model) {
     const start = performance.now();
     const results = loaded.classify(texts, { width, depth });
     const ms = performance.now() - start;
-    return json({ results, width, depth, ms });
+    // The wasm memory the model holds after this request (weights + largest scratch so far): what counts against a Worker's 128 MB with the JS heap.
+    return json({ results, width, depth, ms }, 200, { "x-wasm-memory-bytes": String(loaded.memoryBytes) });
   } catch (e) {
     if (e instanceof BadRequest) return fail(e.status, e.code, e.message);
     // The package's typed errors (a width outside (0, 1] …) are the caller's fault. Matched by
