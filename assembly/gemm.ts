@@ -7,8 +7,13 @@
 // slice runs on the full-size buffer with no copy.
 //
 // Strides (ldInp, ldOut, ...) are in floats; pointers are byte offsets.
+//
+// Every c + a·b of the tiles is multiply_add.ts's mulAdd / mulAdd2: a mul and
+// an add in the baseline build, one relaxed_madd in the relaxed-SIMD build
+// (which also frees the product's register), in the same order either way.
 
 import { loadLanes, storeCols } from "./panel_io";
+import { mulAdd, mulAdd2 } from "./multiply_add";
 
 /**
  * Output features per panel: two f32x4 vectors. 16 measured the same speed
@@ -143,25 +148,25 @@ function forwardTile(
     const w0 = v128.load(b);
     const w1 = v128.load(b, 16);
     const x0 = v128.load32_splat(a0);
-    c00 = f32x4.add(c00, f32x4.mul(x0, w0));
-    c01 = f32x4.add(c01, f32x4.mul(x0, w1));
+    c00 = mulAdd(x0, w0, c00);
+    c01 = mulAdd(x0, w1, c01);
     a0 += 4;
     if (rows > 1) {
       const x1 = v128.load32_splat(a1);
-      c10 = f32x4.add(c10, f32x4.mul(x1, w0));
-      c11 = f32x4.add(c11, f32x4.mul(x1, w1));
+      c10 = mulAdd(x1, w0, c10);
+      c11 = mulAdd(x1, w1, c11);
       a1 += 4;
     }
     if (rows > 2) {
       const x2 = v128.load32_splat(a2);
-      c20 = f32x4.add(c20, f32x4.mul(x2, w0));
-      c21 = f32x4.add(c21, f32x4.mul(x2, w1));
+      c20 = mulAdd(x2, w0, c20);
+      c21 = mulAdd(x2, w1, c21);
       a2 += 4;
     }
     if (rows > 3) {
       const x3 = v128.load32_splat(a3);
-      c30 = f32x4.add(c30, f32x4.mul(x3, w0));
-      c31 = f32x4.add(c31, f32x4.mul(x3, w1));
+      c30 = mulAdd(x3, w0, c30);
+      c31 = mulAdd(x3, w1, c31);
       a3 += 4;
     }
   }
@@ -254,21 +259,21 @@ function backwardInputTile(
     const x01 = v128.load(d0, 16);
     const w00 = v128.load(wt);
     const w01 = v128.load(wt, 16);
-    s00 = f32x4.add(s00, f32x4.add(f32x4.mul(x00, w00), f32x4.mul(x01, w01)));
+    s00 = mulAdd2(x00, w00, x01, w01, s00);
     if (cols > 1) {
       const w10 = v128.load(wt, 32);
       const w11 = v128.load(wt, 48);
-      s01 = f32x4.add(s01, f32x4.add(f32x4.mul(x00, w10), f32x4.mul(x01, w11)));
+      s01 = mulAdd2(x00, w10, x01, w11, s01);
       if (rows > 1) {
         const x10 = v128.load(d1);
         const x11 = v128.load(d1, 16);
-        s10 = f32x4.add(s10, f32x4.add(f32x4.mul(x10, w00), f32x4.mul(x11, w01)));
-        s11 = f32x4.add(s11, f32x4.add(f32x4.mul(x10, w10), f32x4.mul(x11, w11)));
+        s10 = mulAdd2(x10, w00, x11, w01, s10);
+        s11 = mulAdd2(x10, w10, x11, w11, s11);
       }
     } else if (rows > 1) {
       const x10 = v128.load(d1);
       const x11 = v128.load(d1, 16);
-      s10 = f32x4.add(s10, f32x4.add(f32x4.mul(x10, w00), f32x4.mul(x11, w01)));
+      s10 = mulAdd2(x10, w00, x11, w01, s10);
     }
     d0 += PANEL_BYTES;
     d1 += PANEL_BYTES;
@@ -286,21 +291,21 @@ function backwardInputTile(
     const x01 = loadLanes(d0 + 16, hi);
     const w00 = v128.and(v128.load(wt), maskLo);
     const w01 = v128.and(v128.load(wt, 16), maskHi);
-    s00 = f32x4.add(s00, f32x4.add(f32x4.mul(x00, w00), f32x4.mul(x01, w01)));
+    s00 = mulAdd2(x00, w00, x01, w01, s00);
     if (rows > 1) {
       const x10 = loadLanes(d1, lo);
       const x11 = loadLanes(d1 + 16, hi);
-      s10 = f32x4.add(s10, f32x4.add(f32x4.mul(x10, w00), f32x4.mul(x11, w01)));
+      s10 = mulAdd2(x10, w00, x11, w01, s10);
       if (cols > 1) {
         const w10 = v128.and(v128.load(wt, 32), maskLo);
         const w11 = v128.and(v128.load(wt, 48), maskHi);
-        s01 = f32x4.add(s01, f32x4.add(f32x4.mul(x00, w10), f32x4.mul(x01, w11)));
-        s11 = f32x4.add(s11, f32x4.add(f32x4.mul(x10, w10), f32x4.mul(x11, w11)));
+        s01 = mulAdd2(x00, w10, x01, w11, s01);
+        s11 = mulAdd2(x10, w10, x11, w11, s11);
       }
     } else if (cols > 1) {
       const w10 = v128.and(v128.load(wt, 32), maskLo);
       const w11 = v128.and(v128.load(wt, 48), maskHi);
-      s01 = f32x4.add(s01, f32x4.add(f32x4.mul(x00, w10), f32x4.mul(x01, w11)));
+      s01 = mulAdd2(x00, w10, x01, w11, s01);
     }
   }
   writeSum(dInp, s00, accumulate);
@@ -394,22 +399,22 @@ function weightTile(
     const y0 = full ? v128.load(d) : loadLanes(d, lo);
     const y1 = full ? v128.load(d, 16) : loadLanes(d + 16, hi);
     const x0 = v128.load32_splat(a);
-    c00 = f32x4.add(c00, f32x4.mul(x0, y0));
-    c01 = f32x4.add(c01, f32x4.mul(x0, y1));
+    c00 = mulAdd(x0, y0, c00);
+    c01 = mulAdd(x0, y1, c01);
     if (tRows > 1) {
       const x1 = v128.load32_splat(a, 4);
-      c10 = f32x4.add(c10, f32x4.mul(x1, y0));
-      c11 = f32x4.add(c11, f32x4.mul(x1, y1));
+      c10 = mulAdd(x1, y0, c10);
+      c11 = mulAdd(x1, y1, c11);
     }
     if (tRows > 2) {
       const x2 = v128.load32_splat(a, 8);
-      c20 = f32x4.add(c20, f32x4.mul(x2, y0));
-      c21 = f32x4.add(c21, f32x4.mul(x2, y1));
+      c20 = mulAdd(x2, y0, c20);
+      c21 = mulAdd(x2, y1, c21);
     }
     if (tRows > 3) {
       const x3 = v128.load32_splat(a, 12);
-      c30 = f32x4.add(c30, f32x4.mul(x3, y0));
-      c31 = f32x4.add(c31, f32x4.mul(x3, y1));
+      c30 = mulAdd(x3, y0, c30);
+      c31 = mulAdd(x3, y1, c31);
     }
     d += ldD;
   }

@@ -84,6 +84,70 @@ export function quantize_weight_int8(dstPacked: usize, scales: usize, src: usize
 }
 
 /**
+ * Packs weights that are already quantized (an int8 checkpoint's rows):
+ * src int8 [n][k] row-major → dstPacked (`packed_int8_bytes(n, k)` bytes,
+ * layout above, zero past n and k). With the scales stored beside them this
+ * is exactly what quantize_weight_int8 makes of the f32 rows they came from.
+ */
+export function pack_weight_int8(dstPacked: usize, src: usize, n: i32, k: i32): void {
+  if (n <= 0 || k <= 0) return;
+  const pairs = (k + 1) >> 1;
+  const panelStride = <usize>pairs * PAIR_BYTES;
+  const panels = (n + PANEL - 1) / PANEL;
+  memory.fill(dstPacked, 0, <usize>panels * panelStride);
+  for (let j = 0; j < n; j++) {
+    const row = src + <usize>j * k;
+    const to = dstPacked + <usize>(j / PANEL) * panelStride + (<usize>(j % PANEL) << 1);
+    // Whole pairs as one 16-bit move: the pair (t, t+1) of a feature is adjacent in both layouts.
+    let t = 0;
+    for (; t + 2 <= k; t += 2) store<u16>(to + <usize>(t >> 1) * PAIR_BYTES, load<u16>(row + <usize>t));
+    if (t < k) store<i8>(to + <usize>(t >> 1) * PAIR_BYTES, load<i8>(row + <usize>t));
+  }
+}
+
+/**
+ * The inverse of pack_weight_int8 for the first n rows: srcPacked (packed
+ * from [nFull][k], n ≤ nFull) → dst int8 [n][k] row-major. The export reads
+ * an int8 model's rows back with it, so re-exporting never re-quantizes.
+ */
+export function unpack_weight_int8(dst: usize, srcPacked: usize, n: i32, k: i32): void {
+  if (n <= 0 || k <= 0) return;
+  const panelStride = <usize>((k + 1) >> 1) * PAIR_BYTES;
+  for (let j = 0; j < n; j++) {
+    const row = dst + <usize>j * k;
+    const from = srcPacked + <usize>(j / PANEL) * panelStride + (<usize>(j % PANEL) << 1);
+    let t = 0;
+    for (; t + 2 <= k; t += 2) store<u16>(row + <usize>t, load<u16>(from + <usize>(t >> 1) * PAIR_BYTES));
+    if (t < k) store<i8>(row + <usize>t, load<i8>(from + <usize>(t >> 1) * PAIR_BYTES));
+  }
+}
+
+/**
+ * dst f32 [n][k] = f32(src[j][t]) · scales[j]: int8 rows back to f32 (one
+ * rounding: the product of an integer ≤ 127 in magnitude and an f32). src
+ * int8 [n][k], scales f32 [n]. Int8 embedding tables are widened with it at
+ * load.
+ */
+export function dequantize_rows_int8(dst: usize, src: usize, scales: usize, n: i32, k: i32): void {
+  if (n <= 0 || k <= 0) return;
+  for (let j = 0; j < n; j++) {
+    const scale = load<f32>(scales + (<usize>j << 2));
+    const sv = f32x4.splat(scale);
+    const row = src + <usize>j * k;
+    const out = dst + (<usize>j * k << 2);
+    let t = 0;
+    for (; t + 8 <= k; t += 8) {
+      const q16 = v128.load8x8_s(row + <usize>t);
+      const lo = f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(q16));
+      const hi = f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(q16));
+      v128.store(out + (<usize>t << 2), f32x4.mul(lo, sv));
+      v128.store(out + (<usize>t << 2), f32x4.mul(hi, sv), 16);
+    }
+    for (; t < k; t++) store<f32>(out + (<usize>t << 2), <f32>load<i8>(row + <usize>t) * scale);
+  }
+}
+
+/**
  * Dynamic per-row quantization of activations: src f32 [m][ld] (columns < k
  * read) → dst int8 [m][k] (compact) and scales f32 [m].
  */
@@ -237,7 +301,8 @@ function storeScaled(
 function rowScale(row: usize, k: i32): f32 {
   let mv = f32x4.splat(0);
   let t = 0;
-  for (; t + 4 <= k; t += 4) mv = f32x4.max(mv, f32x4.abs(v128.load(row + (<usize>t << 2))));
+  // pmax (one maxps) rather than max (NaN/±0 handling, several instructions in V8): equal on finite input.
+  for (; t + 4 <= k; t += 4) mv = f32x4.pmax(mv, f32x4.abs(v128.load(row + (<usize>t << 2))));
   let mx = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
   for (; t < k; t++) mx = max(mx, abs<f32>(load<f32>(row + (<usize>t << 2))));
   return mx / 127;
@@ -248,6 +313,22 @@ function rowScale(row: usize, k: i32): f32 {
 @inline
 function quantizeOne(x: f32, scale: f32): i32 {
   return <i32>min<f32>(max<f32>(nearest<f32>(x / scale), -127), 127);
+}
+
+/** 1.5·2^23: adding it rounds |y| < 2^22 to an integer (ties to even) held in the low mantissa bits. */
+const ROUNDER: f32 = 12582912;
+
+/**
+ * i32 lanes of clamp(nearest(y), −127, 127), for finite y. Clamping first is
+ * the same (the bounds are integers, rounding is monotonic); then the
+ * rounder's add does nearest-even and the conversion in two instructions,
+ * where nearest + trunc_sat and wasm's NaN-exact min/max cost many more in V8.
+ */
+// @ts-ignore: decorator
+@inline
+function nearestClamped(y: v128): v128 {
+  const c = f32x4.pmin(f32x4.pmax(y, f32x4.splat(-127)), f32x4.splat(127));
+  return i32x4.sub(f32x4.add(c, f32x4.splat(ROUNDER)), i32x4.splat(reinterpret<i32>(ROUNDER)));
 }
 
 /**
@@ -262,13 +343,11 @@ function quantizeRow(dst: usize, row: usize, k: i32, scale: f32, wide: bool): vo
     return;
   }
   const sv = f32x4.splat(scale);
-  const lo = f32x4.splat(-127);
-  const hi = f32x4.splat(127);
   let t = 0;
   for (; t + 8 <= k; t += 8) {
     const x = row + (<usize>t << 2);
-    const q0 = i32x4.trunc_sat_f32x4_s(f32x4.min(f32x4.max(f32x4.nearest(f32x4.div(v128.load(x), sv)), lo), hi));
-    const q1 = i32x4.trunc_sat_f32x4_s(f32x4.min(f32x4.max(f32x4.nearest(f32x4.div(v128.load(x, 16), sv)), lo), hi));
+    const q0 = nearestClamped(f32x4.div(v128.load(x), sv));
+    const q1 = nearestClamped(f32x4.div(v128.load(x, 16), sv));
     const q16 = i16x8.narrow_i32x4_s(q0, q1);
     if (wide) v128.store(dst + (<usize>t << 1), q16);
     else v128.store64_lane(dst + <usize>t, i8x16.narrow_i16x8_s(q16, q16), 0);

@@ -11,6 +11,7 @@ export * from "./loss";
 export * from "./adamw";
 export * from "./dropout";
 export * from "./rewire";
+export { simd_relaxed } from "./multiply_add";
 
 /** First byte the TypeScript arena may use: everything below belongs to static data. */
 export function heap_base(): usize {

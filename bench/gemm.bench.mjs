@@ -2,6 +2,11 @@
 // wasm SIMD mul+add peak (assembly/peak.ts, compiled here on its own).
 //
 //   node bench/gemm.bench.mjs [module.wasm]     default: build/release.wasm
+//   node --experimental-wasm-relaxed-simd bench/gemm.bench.mjs build/release-relaxed.wasm
+//
+// A relaxed-SIMD module (its simd_relaxed() is 1) is measured against the
+// relaxed madd peak as well (peak.ts compiled with relaxed SIMD): its "% of
+// peak" column is relative to that one.
 //
 // Also times linear_backward_input / linear_backward_weight at the full-size
 // shapes. Prints, per case, GFLOP/s from benchmark.js's mean and from its fastest
@@ -28,10 +33,10 @@ const CASES = [
   ["batch 8×128      768×768", 1024, 768, 768, 768, 768],
 ];
 
-async function compilePeak() {
+async function compilePeak(relaxed) {
   let bytes;
   const { error } = await asc.main(
-    [join(root, "assembly/peak.ts"), "-O3", "--noAssert", "--runtime", "stub", "--use", "abort=", "--enable", "simd", "--outFile", "peak.wasm"],
+    [join(root, "assembly/peak.ts"), "-O3", "--noAssert", "--runtime", "stub", "--use", "abort=", "--enable", relaxed ? "simd,relaxed-simd" : "simd", "--outFile", "peak.wasm"],
     { writeFile: (_name, contents) => { bytes = contents; }, stdout: { write() {} }, stderr: process.stderr },
   );
   if (error) throw error;
@@ -92,13 +97,16 @@ async function runRounds(entries) {
   return samples;
 }
 
-const peakEx = await compilePeak();
+const { instance } = await WebAssembly.instantiate(readFileSync(modulePath), {});
+const ex = instance.exports;
+const relaxed = ex.simd_relaxed?.() === 1;
+
+const peakEx = await compilePeak(relaxed);
 const PEAK_ITERS = 200_000;
 const peakFlops = PEAK_ITERS * peakEx.peak_flops_per_iter();
 const peakFn = () => peakEx.peak_mul_add(PEAK_ITERS);
-
-const { instance } = await WebAssembly.instantiate(readFileSync(modulePath), {});
-const ex = instance.exports;
+const peaks = [{ name: "wasm SIMD mul+add peak", fn: peakFn }];
+if (relaxed) peaks.push({ name: "relaxed madd peak", fn: () => peakEx.peak_build_mul_add(PEAK_ITERS) });
 const bufs = layout(ex);
 const entries = CASES.map(([name, m, n, k, , kFull], i) => {
   const b = bufs[i];
@@ -123,19 +131,23 @@ for (const [i, [label, m, n, k, , kFull]] of CASES.slice(0, 3).entries()) {
   });
 }
 
-await warm(peakFn);
+for (const p of peaks) await warm(p.fn);
 for (const e of entries) await warm(e.fn);
-const samples = await runRounds([{ name: "peak", fn: peakFn }, ...entries]);
+const samples = await runRounds([...peaks, ...entries]);
 
 const gflops = (flops, seconds) => flops / seconds / 1e9;
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const best = (xs) => Math.min(...xs);
-const peakBest = gflops(peakFlops, best(samples[0]));
+// The module's own ceiling: the madd peak for a relaxed module, else mul+add.
+const peakBest = gflops(peakFlops, best(samples[peaks.length - 1]));
 const fmt = (x) => x.toFixed(1).padStart(6);
 console.log(`panel width ${ex.gemm_panel_width()}, module ${modulePath}`);
 console.log(`${"case".padEnd(32)} mean GF/s  best GF/s  best % of peak`);
-console.log(`${"wasm SIMD mul+add peak".padEnd(32)} ${fmt(gflops(peakFlops, mean(samples[0])))}     ${fmt(peakBest)}`);
+for (const [i, p] of peaks.entries()) {
+  console.log(`${p.name.padEnd(32)} ${fmt(gflops(peakFlops, mean(samples[i])))}     ${fmt(gflops(peakFlops, best(samples[i])))}`);
+}
 for (const [i, e] of entries.entries()) {
-  const g = gflops(e.flops, best(samples[i + 1]));
-  console.log(`${e.name.padEnd(32)} ${fmt(gflops(e.flops, mean(samples[i + 1])))}     ${fmt(g)}     ${fmt((100 * g) / peakBest)}%`);
+  const s = samples[i + peaks.length];
+  const g = gflops(e.flops, best(s));
+  console.log(`${e.name.padEnd(32)} ${fmt(gflops(e.flops, mean(s)))}     ${fmt(g)}     ${fmt((100 * g) / peakBest)}%`);
 }

@@ -75,7 +75,11 @@ export class Arena {
     this.top = mark;
   }
 
-  /** Fresh views every call: growing memory detaches the old ones. */
+  /**
+   * Fresh views every call: growing memory detaches the old ones (or, for the
+   * threaded build's shared memory, leaves them at the old length). Only the
+   * caller's thread allocates, so only it ever grows the memory.
+   */
   f32(t: Tensor): Float32Array {
     return new Float32Array(this.memory.buffer, t.ptr, t.length);
   }

@@ -13,6 +13,8 @@ export type WasmSource = WebAssembly.Module | BufferSource;
 export interface Core {
   readonly exports: CoreExports;
   readonly arena: Arena;
+  /** Stops the worker threads of a threaded core (bindings/threads); absent on a single-threaded one. */
+  dispose?(): void;
 }
 
 export async function instantiateCore(source: WasmSource): Promise<Core> {

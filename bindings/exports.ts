@@ -5,6 +5,8 @@
 export interface CoreExports {
   readonly memory: WebAssembly.Memory;
   heap_base(): number;
+  /** multiply_add.ts: 1 in the relaxed-SIMD build (build/release-relaxed.wasm), 0 in the baseline one. */
+  simd_relaxed(): number;
 
   // gemm.ts
   gemm_panel_width(): number;
@@ -28,6 +30,12 @@ export interface CoreExports {
   /** src f32 [m][ld] → dst int8 [m][k], scales f32 [m]. */
   quantize_rows_int8(dst: number, scales: number, src: number, m: number, k: number, ld: number): void;
   linear_forward_int8(out: number, inp: number, wq: number, wScales: number, bias: number, m: number, n: number, k: number, kFull: number, ldInp: number, ldOut: number, scratch: number): void;
+  /** Already-quantized src int8 [n][k] → dstPacked (packed_int8_bytes), the layout quantize_weight_int8 writes. */
+  pack_weight_int8(dstPacked: number, src: number, n: number, k: number): void;
+  /** The first n rows of a weight packed from [nFull][k] → dst int8 [n][k]. */
+  unpack_weight_int8(dst: number, srcPacked: number, n: number, k: number): void;
+  /** dst f32 [n][k] = f32(src int8 [n][k]) · scales[n]. */
+  dequantize_rows_int8(dst: number, src: number, scales: number, n: number, k: number): void;
 
   // attention.ts
   attention_mask_additive(out: number, mask: number, n: number): void;

@@ -14,10 +14,29 @@ import { randomWeights, type ModelWeights } from "./model/weights.js";
 import { platform, type ModelFiles } from "./platform.js";
 import { calibrateLatency, checkBudget, checkLatencyModel, selectSubNetwork, type Budget, type CalibrateOptions, type LatencyModel, type SelectOptions, type Selection } from "./select/index.js";
 import { BertTokenizer } from "./tokenizer/index.js";
+import { checkThreads, instantiateWithThreads, isThreadedBuild } from "./threads.js";
+import { checkLoadedVariant, checkSimdOption, wasmVariantOf, type SimdOption, type WasmVariant } from "./wasm-variant.js";
 
 export interface LoadOptions {
-  /** The compiled core or its bytes; Node/Deno default to the bundled build/release.wasm. */
+  /** The compiled core or its bytes; Node/Deno default to a bundled build (see `simd`). */
   readonly wasm?: WasmSource;
+  /**
+   * Threads for the big kernels (Node and Deno): > 1 runs the threaded build
+   * (build/release-threads.wasm; pass it as `wasm` to choose your own) with
+   * threads − 1 workers sharing its memory, bit-identical results. Default 1.
+   * Workers never keep the process alive; `dispose()` stops them. An
+   * OptionError (THREADS_UNSUPPORTED) where there are no worker threads.
+   */
+  readonly threads?: number;
+  /**
+   * Which bundled core to load (Node and Deno; src/wasm-variant.ts): "auto"
+   * (default) takes build/release-relaxed.wasm (relaxed-SIMD multiply-adds:
+   * faster, last-bit differences) where this runtime validates it, else the
+   * baseline build/release.wasm; "baseline" always the latter (bit-identical
+   * in every runtime); "relaxed" or an OptionError (SIMD_UNSUPPORTED). With
+   * `wasm` (or threads > 1) it is checked against the module loaded.
+   */
+  readonly simd?: SimdOption;
 }
 
 export interface SubNetworkOptions {
@@ -66,7 +85,7 @@ export class DynaBert {
     } else {
       files = source;
     }
-    const core = await instantiateCore(await resolveWasm(options));
+    const core = await loadCore(options);
     const { config, weights } = loadCheckpoint(core, files);
     const tokenizer = files.vocab === undefined ? undefined : BertTokenizer.fromFiles({ vocab: files.vocab, tokenizerConfig: files.tokenizerConfig });
     return new DynaBert(core, config, weights, tokenizer, { vocab: files.vocab, tokenizerConfig: files.tokenizerConfig });
@@ -77,7 +96,7 @@ export class DynaBert {
    * benchmarks and tests: the same config and seed give the same weights.
    */
   static async random(config: BertConfig, options: LoadOptions & { seed?: number } = {}): Promise<DynaBert> {
-    const core = await instantiateCore(await resolveWasm(options));
+    const core = await loadCore(options);
     return new DynaBert(core, config, randomWeights(core, config, options.seed ?? 1), undefined);
   }
 
@@ -158,14 +177,38 @@ export class DynaBert {
     return selectSubNetwork(this.config, checkBudget(budget), this.calibrate(), options);
   }
 
+  /** Stops the worker threads of a model loaded with `threads` > 1, which cannot run afterwards; nothing otherwise. */
+  dispose(): void {
+    this.core.dispose?.();
+  }
+
   /** Bytes of wasm memory the model holds (weights, plus the largest scratch so far). */
   get memoryBytes(): number {
     return this.core.arena.memoryBytes;
   }
+
+  /** The build of the core this model runs on, as the module reports it ("relaxed": relaxed-SIMD multiply-adds). */
+  get wasmVariant(): WasmVariant {
+    return wasmVariantOf(this.core.exports);
+  }
 }
 
-async function resolveWasm(options: LoadOptions): Promise<WasmSource> {
-  const wasm = options.wasm ?? (await platform.defaultWasm?.());
+async function loadCore(options: LoadOptions): Promise<Core> {
+  const simd = checkSimdOption(options.simd);
+  const threads = checkThreads(options.threads);
+  const threaded = threads > 1 || (options.wasm !== undefined && isThreadedBuild(options.wasm));
+  const core = threaded ? await instantiateWithThreads(threads, options.wasm) : await instantiateCore(await resolveWasm(options, simd));
+  try {
+    checkLoadedVariant(core.exports, simd);
+  } catch (e) {
+    core.dispose?.();
+    throw e;
+  }
+  return core;
+}
+
+async function resolveWasm(options: LoadOptions, simd: SimdOption): Promise<WasmSource> {
+  const wasm = options.wasm ?? (await platform.defaultWasm?.(simd));
   if (!wasm) {
     throw new OptionError("NO_WASM", "no wasm module: pass options.wasm (in Workers, import the package's release.wasm as a module)", {
       option: "wasm",

@@ -5,6 +5,7 @@
  */
 export { DynaBert } from "./dynabert.js";
 export type { Classification, ClassifyOptions, LoadOptions, SubNetworkOptions } from "./dynabert.js";
+export type { SimdOption, WasmValidator, WasmVariant } from "./wasm-variant.js";
 export type { ModelFiles } from "./platform.js";
 export type { BatchInput } from "./model/inputs.js";
 export type { ForwardOptions, ForwardResult } from "./model/forward.js";

@@ -4,6 +4,7 @@
  * in Workers the caller passes bytes and the imported wasm module.
  */
 import type { WasmSource } from "../bindings/index.js";
+import type { SimdOption } from "./wasm-variant.js";
 
 /** A model as bytes and text, the way HuggingFace lays out a folder. */
 export interface ModelFiles {
@@ -21,7 +22,8 @@ export interface ModelFiles {
 
 export interface Platform {
   readModelFolder?(dir: string): Promise<ModelFiles>;
-  defaultWasm?(): Promise<WasmSource>;
+  /** The bundled core for a `simd` option (validated); an OptionError if that build cannot run here. */
+  defaultWasm?(simd: SimdOption): Promise<WasmSource>;
 }
 
 export const platform: Platform = {};

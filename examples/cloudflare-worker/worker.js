@@ -4,15 +4,17 @@
  * Text, .json through the bundler) and the wasm is imported as a compiled
  * module, since workerd refuses to compile wasm from bytes at run time.
  *
- * The model here is the repository's small test checkpoint; point the four
- * imports at your own HuggingFace folder (config.json, model.safetensors,
- * vocab.txt) to serve it instead.
+ * The model here is the demo's DynaBERT spam classifier exported whole as
+ * int8 (examples/models/spam-demo-int8: `dynabert export --width 1 --depth 1
+ * --dtype int8`, 0.87 MiB, all 12 sub-networks and their accuracy table);
+ * point the three model imports at your own HuggingFace folder to serve it
+ * instead.
  */
 import { DynaBert } from "../../dist/index.js";
 import wasm from "../../build/release.wasm";
-import config from "../../tests/fixtures/golden/h12/config.json";
-import weights from "../../tests/fixtures/golden/h12/model.safetensors";
-import vocab from "../../tests/fixtures/golden/h12/vocab.txt";
+import config from "../models/spam-demo-int8/config.json";
+import weights from "../models/spam-demo-int8/model.safetensors";
+import vocab from "../models/spam-demo-int8/vocab.txt";
 import { handleClassify } from "../shared/classify-endpoint.mjs";
 
 // Loaded once per isolate, lazily: module scope may not run async work, so

@@ -71,3 +71,11 @@ export type ParameterDtype = (typeof PARAMETER_DTYPES)[number];
 export function isParameterDtype(dtype: string): dtype is ParameterDtype {
   return dtype === "F32" || dtype === "F16" || dtype === "BF16";
 }
+
+/**
+ * An int8 weight (linear layers and embedding tables only) is stored as I8
+ * `[rows][cols]` with a companion F32 `<name>_scale` of `[rows]`
+ * (`….weight` → `….weight_scale`): symmetric per row, w ≈ q · scale.
+ */
+export const QUANTIZED_DTYPE = "I8";
+export const SCALE_SUFFIX = "_scale";

@@ -8,10 +8,16 @@
  * (or `BertForPreTraining`, `BertForMaskedLM`) checkpoint prefixes the encoder
  * with `bert.`; old (pre-2019 / TF-converted) checkpoints call LayerNorm
  * parameters `gamma`/`beta`.
+ *
+ * int8 weights (this package's `export --dtype int8`): a linear layer's or an
+ * embedding table's `<prefix>.weight` may be stored as I8 `[rows][cols]` with
+ * `<prefix>.weight_scale`, F32 `[rows]`, beside it — symmetric per row
+ * (output feature, or token), w ≈ q · scale. Nothing else may be I8 (LayerNorm
+ * parameters and biases stay floats), and a scale needs its I8 weight.
  */
 import { CheckpointError } from "../errors.js";
 import type { BertConfig } from "./config.js";
-import { isParameterDtype } from "./dtypes.js";
+import { isParameterDtype, QUANTIZED_DTYPE, SCALE_SUFFIX } from "./dtypes.js";
 import type { ParsedSafetensors, SafetensorsTensor } from "./safetensors.js";
 
 /** Parameters that only some checkpoints carry; a group is all there or all absent. */
@@ -23,6 +29,8 @@ interface ParameterSpec {
   group: ParameterGroup;
   /** Which config.json fields the shape comes from, for error messages. */
   from: string;
+  /** May be stored as I8 with a per-row scale (linear and embedding weights). */
+  quantizable: boolean;
 }
 
 const H = "hidden_size";
@@ -34,20 +42,20 @@ function parameterSpecs(config: BertConfig): ParameterSpec[] {
   const A = config.numAttentionHeads * config.attentionHeadSize;
   const I = config.intermediateSize;
   const specs: ParameterSpec[] = [];
-  const add = (name: string, shape: number[], from: string, group: ParameterGroup = "encoder") =>
-    specs.push({ name, shape, group, from });
+  const add = (name: string, shape: number[], from: string, group: ParameterGroup = "encoder", quantizable = false) =>
+    specs.push({ name, shape, group, from, quantizable });
   const vector = (prefix: string, n: number, from: string, group?: ParameterGroup) => {
     add(`${prefix}.weight`, [n], from, group);
     add(`${prefix}.bias`, [n], from, group);
   };
   const linear = (prefix: string, out: number, inp: number, outFrom: string, inFrom: string, group?: ParameterGroup) => {
-    add(`${prefix}.weight`, [out, inp], `${outFrom} × ${inFrom}`, group);
+    add(`${prefix}.weight`, [out, inp], `${outFrom} × ${inFrom}`, group, true);
     add(`${prefix}.bias`, [out], outFrom, group);
   };
 
-  add("embeddings.word_embeddings.weight", [config.vocabSize, D], `vocab_size × ${H}`);
-  add("embeddings.position_embeddings.weight", [config.maxPositionEmbeddings, D], `max_position_embeddings × ${H}`);
-  add("embeddings.token_type_embeddings.weight", [config.typeVocabSize, D], `type_vocab_size × ${H}`);
+  add("embeddings.word_embeddings.weight", [config.vocabSize, D], `vocab_size × ${H}`, "encoder", true);
+  add("embeddings.position_embeddings.weight", [config.maxPositionEmbeddings, D], `max_position_embeddings × ${H}`, "encoder", true);
+  add("embeddings.token_type_embeddings.weight", [config.typeVocabSize, D], `type_vocab_size × ${H}`, "encoder", true);
   vector("embeddings.LayerNorm", D, H);
   for (let l = 0; l < config.numHiddenLayers; l++) {
     const p = `encoder.layer.${l}`;
@@ -73,6 +81,8 @@ export function expectedShapes(config: BertConfig): Map<string, number[]> {
 /** What a name found in a checkpoint is. */
 export type NameMapping =
   | { kind: "parameter"; canonical: string }
+  /** `<weight>_scale`: the per-row scales of an I8 weight; `canonical` is the weight's canonical name. */
+  | { kind: "scale"; canonical: string }
   /** A tensor HF saves that carries no parameter (position_ids) or belongs to a pre-training head (cls.*). */
   | { kind: "ignored"; reason: IgnoredReason }
   | { kind: "unknown" };
@@ -105,6 +115,10 @@ const BUFFERS = new Set(["embeddings.position_ids", "embeddings.token_type_ids"]
 
 /** Maps one name from a checkpoint; the layer index is not checked against a config here. */
 export function mapHfName(hfName: string): NameMapping {
+  if (hfName.endsWith(`.weight${SCALE_SUFFIX}`)) {
+    const weight = mapHfName(hfName.slice(0, -SCALE_SUFFIX.length));
+    return weight.kind === "parameter" ? { kind: "scale", canonical: weight.canonical } : { kind: "unknown" };
+  }
   if (hfName === "classifier.weight" || hfName === "classifier.bias") return { kind: "parameter", canonical: hfName };
   if (hfName.startsWith("cls.")) return { kind: "ignored", reason: "pretraining-head" };
   const bare = hfName.startsWith("bert.") ? hfName.slice(5) : hfName;
@@ -125,6 +139,11 @@ export interface ResolvedCheckpoint {
   tensors: Map<string, SafetensorsTensor>;
   /** canonical name → the name it has in the file. */
   sourceNames: Map<string, string>;
+  /**
+   * canonical weight name → the F32 `[rows]` scales of that I8 weight (checked:
+   * shape, finite, ≥ 0), for every weight stored as I8 and no other.
+   */
+  scales: Map<string, SafetensorsTensor>;
   hasPooler: boolean;
   hasClassifier: boolean;
   /** Tensors skipped on purpose, by their name in the file; `cls.predictions.*` is a future MLM head's. */
@@ -135,7 +154,8 @@ export interface ResolvedCheckpoint {
  * Maps a parsed checkpoint's names to canonical names and checks it against
  * `config`: no unknown or doubled names, every encoder parameter present with
  * its exact shape, pooler and classifier each complete or absent (and present
- * if required), parameters stored as F32, F16 or BF16.
+ * if required), parameters stored as F32, F16 or BF16 — or, for linear and
+ * embedding weights, I8 with a valid `_scale` beside them.
  */
 export function resolveCheckpointTensors(
   parsed: ParsedSafetensors,
@@ -149,12 +169,27 @@ export function resolveCheckpointTensors(
 
   const tensors = new Map<string, SafetensorsTensor>();
   const sourceNames = new Map<string, string>();
+  const scales = new Map<string, SafetensorsTensor>();
+  const scaleNames = new Map<string, string>();
   const ignored: ResolvedCheckpoint["ignored"] = [];
   const unknown: string[] = [];
   for (const [name, tensor] of parsed.tensors) {
     const mapping = mapHfName(name);
     if (mapping.kind === "ignored") {
       ignored.push({ name, reason: mapping.reason });
+      continue;
+    }
+    if (mapping.kind === "scale") {
+      if (!specByName.has(mapping.canonical)) {
+        unknown.push(name);
+        continue;
+      }
+      const earlier = scaleNames.get(mapping.canonical);
+      if (earlier !== undefined) {
+        throw new CheckpointError("TENSOR_DUPLICATE", `tensors "${earlier}" and "${name}" are both the scales of ${mapping.canonical}`, { file, tensor: name });
+      }
+      scales.set(mapping.canonical, tensor);
+      scaleNames.set(mapping.canonical, name);
       continue;
     }
     if (mapping.kind === "unknown" || !specByName.has(mapping.canonical)) {
@@ -175,11 +210,22 @@ export function resolveCheckpointTensors(
   if (unknown.length > 0) throw unknownTensorsError(unknown, config, file);
 
   for (const [canonical, tensor] of tensors) {
+    const name = sourceNames.get(canonical)!;
+    if (tensor.dtype === QUANTIZED_DTYPE && specByName.get(canonical)!.quantizable) {
+      if (!scales.has(canonical)) {
+        throw new CheckpointError(
+          "TENSOR_MISSING",
+          `tensor "${name}" is stored as I8 but its per-row scales "${name}${SCALE_SUFFIX}" (F32 [rows]) are missing`,
+          { file, tensor: name, details: { missing: `${name}${SCALE_SUFFIX}` } },
+        );
+      }
+      continue;
+    }
     if (!isParameterDtype(tensor.dtype)) {
-      const name = sourceNames.get(canonical)!;
+      const hint = tensor.dtype === QUANTIZED_DTYPE ? " (I8 is only for linear and embedding weights, with a _scale)" : "";
       throw new CheckpointError(
         "DTYPE_UNSUPPORTED",
-        `tensor "${name}" is stored as ${tensor.dtype}; parameters must be F32, F16 or BF16`,
+        `tensor "${name}" is stored as ${tensor.dtype}; parameters must be F32, F16 or BF16${hint}`,
         { file, tensor: name },
       );
     }
@@ -201,14 +247,52 @@ export function resolveCheckpointTensors(
       );
     }
   }
+  for (const spec of specs) {
+    const scale = scales.get(spec.name);
+    if (scale !== undefined) checkScale(scale, scaleNames.get(spec.name)!, spec, tensors.get(spec.name), file);
+  }
   const inModelOrder = specs.filter((s) => tensors.has(s.name)).map((s) => s.name);
   return {
     tensors: new Map(inModelOrder.map((n) => [n, tensors.get(n)!])),
     sourceNames: new Map(inModelOrder.map((n) => [n, sourceNames.get(n)!])),
+    scales: new Map(inModelOrder.filter((n) => scales.has(n)).map((n) => [n, scales.get(n)!])),
     hasPooler,
     hasClassifier,
     ignored,
   };
+}
+
+/**
+ * A `_scale` tensor must belong to an I8 weight of a quantizable parameter and
+ * be F32 `[rows]` of finite values ≥ 0 (a negative or NaN scale would flip or
+ * poison a whole output feature without any other sign).
+ */
+function checkScale(scale: SafetensorsTensor, name: string, spec: ParameterSpec, weight: SafetensorsTensor | undefined, file: string): void {
+  if (!spec.quantizable) {
+    throw new CheckpointError("TENSOR_UNKNOWN", `tensor "${name}": ${spec.name} cannot be stored as int8, so it has no scales`, { file, tensor: name });
+  }
+  if (weight === undefined || weight.dtype !== QUANTIZED_DTYPE) {
+    const stored = weight === undefined ? "absent" : `stored as ${weight.dtype}`;
+    throw new CheckpointError("TENSOR_UNKNOWN", `tensor "${name}" holds scales for an I8 weight, but ${spec.name} is ${stored}`, { file, tensor: name });
+  }
+  if (scale.dtype !== "F32") {
+    throw new CheckpointError("DTYPE_UNSUPPORTED", `tensor "${name}" is stored as ${scale.dtype}; int8 scales must be F32`, { file, tensor: name });
+  }
+  const rows = spec.shape[0];
+  if (!sameShape(scale.shape, [rows])) {
+    throw new CheckpointError(
+      "SHAPE_MISMATCH",
+      `tensor "${name}" has shape [${scale.shape.join(", ")}] but its weight has ${rows} rows, so it must be [${rows}]`,
+      { file, tensor: name, details: { expected: [rows], actual: scale.shape } },
+    );
+  }
+  const view = new DataView(scale.data.buffer, scale.data.byteOffset, scale.data.byteLength);
+  for (let i = 0; i < rows; i++) {
+    const v = view.getFloat32(4 * i, true);
+    if (!Number.isFinite(v) || v < 0) {
+      throw new CheckpointError("SCALE_INVALID", `tensor "${name}"[${i}] is ${v}; int8 scales must be finite and ≥ 0`, { file, tensor: name, details: { index: i, value: v } });
+    }
+  }
 }
 
 /** Returns whether the group is present; throws when it is partial, or absent but required. */
@@ -235,7 +319,7 @@ function checkGroup(
 
 function unknownTensorsError(unknown: string[], config: BertConfig, file: string): CheckpointError {
   // Names shaped like a BERT parameter are unexpected only because their layer index is past the config.
-  const strange = unknown.filter((name) => mapHfName(name).kind !== "parameter");
+  const strange = unknown.filter((name) => !["parameter", "scale"].includes(mapHfName(name).kind));
   if (strange.length === 0) {
     const first = unknown[0];
     const layer = /encoder\.layer\.(\d+)\./.exec(first)?.[1];

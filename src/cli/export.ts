@@ -13,10 +13,11 @@ import { Flags } from "./args.js";
 import { exportOnnx, exportOnnxUsage } from "./export-onnx.js";
 import { writeFolder } from "./files.js";
 
-export const exportHfUsage = "dynabert export --model DIR --width W --depth D --out DIR [--format hf] [--dtype f32|f16] [--vocab-from CORPUS.txt|CORPUS.jsonl]";
+export const exportHfUsage = "dynabert export --model DIR --width W --depth D --out DIR [--format hf] [--dtype f32|f16|int8] [--vocab-from CORPUS.txt|CORPUS.jsonl]";
 export const exportUsage = `${exportHfUsage}\n  ${exportOnnxUsage}`;
 
-const DTYPES: Record<string, ExportDtype> = { f32: "F32", f16: "F16" };
+/** int8: linear and embedding weights I8 with per-row F32 scales, the rest F32 (src/export/sliced.ts). */
+const DTYPES: Record<string, ExportDtype> = { f32: "F32", f16: "F16", int8: "INT8" };
 
 export async function exportCommand(argv: string[]): Promise<void> {
   if (formatOf(argv) === "onnx") return exportOnnx(argv);
@@ -43,7 +44,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
   const dtypeName = flags.string("dtype", undefined) ?? "f32";
   const dtype = Object.hasOwn(DTYPES, dtypeName) ? DTYPES[dtypeName] : undefined;
   if (dtype === undefined) {
-    throw new OptionError("BAD_FLAG", `dynabert export: --dtype must be f32 or f16, got ${JSON.stringify(dtypeName)}`, { option: "--dtype" });
+    throw new OptionError("BAD_FLAG", `dynabert export: --dtype must be f32, f16 or int8, got ${JSON.stringify(dtypeName)}`, { option: "--dtype" });
   }
 
   const model = await DynaBert.load(dir);

@@ -62,6 +62,8 @@ export function forward(
     const ctx = arena.alloc("context", "f32", [M, A]);
     const probs = arena.alloc("attention_probs", "f32", [B, sub.heads, S, S]);
     const inter = arena.alloc("intermediate", "f32", [M, I]);
+    // int8 Linears quantize their input rows here: at most M rows of the widest input.
+    const int8Scratch = hasInt8Linear(weights) ? arena.alloc("int8_scratch", "u8", [wasm.linear_int8_scratch_bytes(M, Math.max(D, A, I))]) : undefined;
     arena.i32(ids).set(input.inputIds);
     arena.i32(types).set(input.tokenTypeIds);
     arena.i32(mask).set(input.attentionMask);
@@ -69,9 +71,16 @@ export function forward(
     const hidden = options.hiddenStates ? new Float32Array((1 + depth) * M * D) : undefined;
     const attn = options.attentions ? new Float32Array(depth * B * sub.heads * S * S) : undefined;
 
+    // out [m][ldOut] = the first n outputs of `layer` over the first k of its input features, f32 or int8 kernel per layer.
+    const dense = (out: Tensor, inp: Tensor, layer: Linear, m: number, n: number, k: number, ldInp: number, ldOut: number) => {
+      if (layer.int8) {
+        wasm.linear_forward_int8(out.ptr, inp.ptr, layer.int8.packed.ptr, layer.int8.scales.ptr, layer.bias.ptr, m, n, k, layer.inFeatures, ldInp, ldOut, int8Scratch!.ptr);
+      } else {
+        wasm.linear_forward(out.ptr, inp.ptr, layer.weight.ptr, layer.bias.ptr, m, n, k, layer.inFeatures, ldInp, ldOut);
+      }
+    };
     // Row-major [M][n] output of a layer reading the first k of its input features.
-    const linear = (out: Tensor, inp: Tensor, layer: Linear, n: number, k: number) =>
-      wasm.linear_forward(out.ptr, inp.ptr, layer.weight.ptr, layer.bias.ptr, M, n, k, layer.inFeatures, k, n);
+    const linear = (out: Tensor, inp: Tensor, layer: Linear, n: number, k: number) => dense(out, inp, layer, M, n, k, k, n);
     const norm = (out: Tensor, inp: Tensor, n: Norm) => wasm.layernorm_forward(out.ptr, inp.ptr, n.gamma.ptr, n.beta.ptr, 0, 0, M, D, eps);
 
     wasm.attention_mask_additive(maskAdd.ptr, mask.ptr, M);
@@ -108,13 +117,13 @@ export function forward(
     if (weights.pooler) {
       const pooled = arena.alloc("pooled", "f32", [B, D]);
       // The [CLS] row of each sequence: a row stride of S·D picks position 0.
-      wasm.linear_forward(pooled.ptr, x.ptr, weights.pooler.weight.ptr, weights.pooler.bias.ptr, B, D, D, D, S * D, D);
+      dense(pooled, x, weights.pooler, B, D, D, S * D, D);
       wasm.tanh_forward(pooled.ptr, pooled.ptr, B * D);
       pooledOut = { dims: [B, D], data: arena.f32(pooled).slice() };
       if (weights.classifier) {
         const K = config.numLabels;
         const logits = arena.alloc("logits", "f32", [B, K]);
-        wasm.linear_forward(logits.ptr, pooled.ptr, weights.classifier.weight.ptr, weights.classifier.bias.ptr, B, K, D, D, D, K);
+        dense(logits, pooled, weights.classifier, B, K, D, D, K);
         logitsOut = { dims: [B, K], data: arena.f32(logits).slice() };
       }
     }
@@ -128,4 +137,9 @@ export function forward(
   } finally {
     arena.release(mark);
   }
+}
+
+function hasInt8Linear(weights: ModelWeights): boolean {
+  const layers = weights.layers.flatMap((l) => [l.query, l.key, l.value, l.attentionOutput, l.intermediate, l.output]);
+  return [...layers, weights.pooler, weights.classifier].some((l) => l?.int8 !== undefined);
 }

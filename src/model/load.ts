@@ -16,5 +16,8 @@ export function loadCheckpoint(core: Core, files: ModelFiles): { config: BertCon
   const weightsFile = where("model.safetensors");
   const parsed = parseSafetensors(files.weights, weightsFile);
   const resolved = resolveCheckpointTensors(parsed, config, weightsFile, { requirePooler: false });
-  return { config, weights: loadWeights(core, config, (name) => resolved.tensors.get(name), weightsFile) };
+  return {
+    config,
+    weights: loadWeights(core, config, (name) => resolved.tensors.get(name), weightsFile, (name) => resolved.scales.get(name)),
+  };
 }

@@ -324,8 +324,25 @@ describe("dynabert export (CLI)", () => {
   it("rejects an unknown --format or --dtype, or --out onto --model, with an OptionError naming the flag", async () => {
     const out = join(tmp, "never");
     await assert.rejects(exportCommand(["--model", dir, "--out", out, "--format", "tflite"]), (e: unknown) => e instanceof OptionError && /--format/.test(e.message));
-    await assert.rejects(exportCommand(["--model", dir, "--out", out, "--dtype", "int8"]), (e: unknown) => e instanceof OptionError && /--dtype/.test(e.message));
+    await assert.rejects(exportCommand(["--model", dir, "--out", out, "--dtype", "int4"]), (e: unknown) => e instanceof OptionError && /--dtype/.test(e.message));
     await assert.rejects(exportCommand(["--model", dir, "--out", dir]), (e: unknown) => e instanceof OptionError && /overwrite/.test(e.message));
     assert.equal(existsSync(out), false);
+  });
+});
+
+describe("the sub-network accuracy table (dynabert eval's) in an export", () => {
+  it("is kept by a whole-model export, with a note, and dropped by a slice", async () => {
+    const files = await readModelFolder(join(FIXTURES, "h12"));
+    const table = { seq: 32, examples: 10, rows: [{ width: 1, depth: 1, accuracy: 0.9 }, { width: 0.5, depth: 0.5, accuracy: 0.8 }] };
+    const config = { ...(typeof files.config === "string" ? JSON.parse(files.config) : files.config), dynabert_subnetworks: table };
+    const model = await DynaBert.load({ ...files, config: JSON.stringify(config) }, { wasm });
+    for (const dtype of ["F32", "INT8"] as const) {
+      const whole = JSON.parse(slicedCheckpointFiles(model, { dtype }).files["config.json"] as string);
+      assert.deepEqual(whole.dynabert_subnetworks, table, dtype);
+      assert.equal(whole.dynabert_export.subnetwork_table, "measured on the source model");
+      const slice = JSON.parse(slicedCheckpointFiles(model, { width: 0.5, depth: 1, dtype }).files["config.json"] as string);
+      assert.equal(slice.dynabert_subnetworks, undefined, `${dtype} slice`);
+      assert.equal(slice.dynabert_export.subnetwork_table, undefined);
+    }
   });
 });

@@ -5,7 +5,7 @@ import { once } from "node:events";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe } from "node:test";
-import { classifyCases, MODEL_DIR, type ClassifyCase } from "./helpers/classify-cases.js";
+import { classifyCases, generousChoice, DEMO_MODEL_DIR, type ClassifyCase } from "./helpers/classify-cases.js";
 import { defineEndpointTests } from "./helpers/endpoint-tests.js";
 
 const SERVER = join(import.meta.dirname, "..", "..", "examples", "node-server", "server.mjs");
@@ -14,10 +14,12 @@ describe("Node HTTP server example", () => {
   let child: ChildProcess;
   let url: URL;
   let cases: ClassifyCase[];
+  let generous: [number, number];
 
   before(async () => {
-    cases = await classifyCases();
-    child = spawn(process.execPath, [SERVER, MODEL_DIR, "--port", "0", "--host", "127.0.0.1"], { stdio: ["ignore", "pipe", "inherit"] });
+    cases = await classifyCases("demo");
+    generous = await generousChoice("demo");
+    child = spawn(process.execPath, [SERVER, DEMO_MODEL_DIR, "--port", "0", "--host", "127.0.0.1"], { stdio: ["ignore", "pipe", "inherit"] });
     const exited = once(child, "exit").then(([code]) => `exit ${code}`);
     const first = await Promise.race([once(createInterface({ input: child.stdout! }), "line").then(([line]) => line as string), exited]);
     if (first.startsWith("exit ")) throw new Error(`server stopped before listening (${first})`);
@@ -30,5 +32,5 @@ describe("Node HTTP server example", () => {
     }
   });
 
-  defineEndpointTests(() => url, () => cases);
+  defineEndpointTests(() => url, () => cases, undefined, () => generous);
 });

@@ -19,6 +19,8 @@ const npm = (args: string[], cwd: string) => run("npm", args, { cwd, env: { ...p
 const EXPECTED_FILES = [
   "LICENSE",
   "README.md",
+  "build/release-relaxed.wasm", // LoadOptions.simd (Node, Deno)
+  "build/release-threads.wasm", // LoadOptions.threads (Node, Deno)
   "build/release.wasm",
   "dist/cli.js", // the `dynabert` bin
   "dist/index.cjs",
@@ -29,6 +31,7 @@ const EXPECTED_FILES = [
   "dist/node.d.cts",
   "dist/node.d.ts",
   "dist/node.js",
+  "dist/threads-worker.js", // the worker script of LoadOptions.threads
   "package.json",
 ];
 const TEXTS = ["bala bale bali", "zzz unknown", "ba be bi bo bu"];

@@ -6,15 +6,17 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { bundleSizes, startWorker, workerdPeakRssBytes, type LocalWorker } from "../../examples/cloudflare-worker/start-local.mjs";
-import { classifyCases, postClassify, type ClassifyCase } from "./helpers/classify-cases.js";
+import { classifyCases, generousChoice, postClassify, type ClassifyCase } from "./helpers/classify-cases.js";
 import { defineEndpointTests } from "./helpers/endpoint-tests.js";
 
 describe("Cloudflare Worker example (workerd)", () => {
   let worker: LocalWorker;
   let cases: ClassifyCase[];
+  let generous: [number, number];
 
   before(async () => {
-    cases = await classifyCases();
+    cases = await classifyCases("demo");
+    generous = await generousChoice("demo");
     worker = await startWorker();
   });
   after(async () => worker?.stop());
@@ -27,7 +29,7 @@ describe("Cloudflare Worker example (workerd)", () => {
     assert.ok(files.some((f) => f.endsWith("model.safetensors")), files.join(", "));
   });
 
-  defineEndpointTests(() => worker.url, () => cases);
+  defineEndpointTests(() => worker.url, () => cases, undefined, () => generous);
 
   // Cloudflare's limits: 128 MB per isolate (JS heap + wasm memory), a bundle of
   // 10 MB compressed on paid plans (1 MB free). Checked after the load test above.

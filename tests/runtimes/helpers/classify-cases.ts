@@ -24,12 +24,30 @@ const BODIES: ClassifyCase["body"][] = [
   { texts: ["bano banu bapo", "da de di do du"], depth: 0.5 },
 ];
 
-export async function classifyCases(): Promise<ClassifyCase[]> {
-  const model = await DynaBert.load(MODEL_DIR);
-  return BODIES.map((body) => ({
+/**
+ * The model the Worker example bundles (and the Node server test serves): the
+ * demo's DynaBERT spam classifier (2 labels, 4000-token vocab, 128 positions),
+ * exported whole as int8 with its sub-network accuracy table.
+ */
+export const DEMO_MODEL_DIR = join(import.meta.dirname, "..", "..", "..", "examples", "models", "spam-demo-int8");
+
+// Mail-like texts: ordinary and spammy, an empty one, one past 128 tokens (truncated), at several sub-networks.
+const DEMO_BODIES: ClassifyCase["body"][] = [
+  { texts: ["Hi Bob, are we still meeting on Thursday to go over the build logs?"] },
+  { texts: ["CLICK HERE to claim your FREE prize!!! Limited offer, act now", "the patch is attached, please review", "Re: mailing list digest"], width: 0.5, depth: 0.75 },
+  { texts: ["", "unsubscribe"], width: 0.25, depth: 0.5 },
+  { texts: [Array.from({ length: 200 }, (_, i) => ["cheap", "meds", "online", "order", "today"][i % 5]).join(" ")], width: 0.75 },
+  { texts: ["Your account statement is ready. Log in to view it.", "lunch?"], depth: 0.5 },
+];
+
+/** Requests with what Node's DynaBert.classify answers for them: the h12 fixture (default) or the demo model. */
+export async function classifyCases(model: "fixture" | "demo" = "fixture"): Promise<ClassifyCase[]> {
+  const [dir, bodies] = model === "demo" ? [DEMO_MODEL_DIR, DEMO_BODIES] : [MODEL_DIR, BODIES];
+  const loaded = await DynaBert.load(dir);
+  return bodies.map((body) => ({
     body,
     expected: {
-      results: model.classify(body.texts, { width: body.width, depth: body.depth }),
+      results: loaded.classify(body.texts, { width: body.width, depth: body.depth }),
       width: body.width ?? 1,
       depth: body.depth ?? 1,
     },
@@ -51,4 +69,11 @@ export async function postClassify(base: URL, body: unknown): Promise<{ status: 
     throw new Error(`non-JSON answer (HTTP ${response.status}): ${text.slice(0, 200)}`);
   }
   return { status: response.status, json };
+}
+
+/** What a budget every sub-network fits in selects, as Node's own model.select says (from the checkpoint's table, if any). */
+export async function generousChoice(model: "fixture" | "demo"): Promise<[number, number]> {
+  const loaded = await DynaBert.load(model === "demo" ? DEMO_MODEL_DIR : MODEL_DIR);
+  const chosen = loaded.select({ latencyMs: 1e5 });
+  return [chosen.width, chosen.depth];
 }
