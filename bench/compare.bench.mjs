@@ -131,9 +131,18 @@ try {
   writeFileSync(join(scratch, "full-plain.onnx"), full.plain);
   writeFileSync(join(scratch, "full-fused.onnx"), full.fused);
   const choice = {};
+  // Rows that replace an earlier run's must run the exports that run chose.
+  const earlierChoice = flags["replace-in"] ? JSON.parse(readFileSync(flags["replace-in"], "utf8")).export_choice : {};
   for (const family of ["ort-web", "ort-node"]) {
     const rt = byId(`${family}-1t`);
     if (!rt.available) continue;
+    if (earlierChoice[family]) {
+      const v = earlierChoice[family].variant;
+      log(`${rt.label}: ${v} export, as in ${flags["replace-in"]}`);
+      await rt.prepare({ [v]: family === "ort-web" ? sharedFull[v] : full[v] });
+      choice[family] = earlierChoice[family];
+      continue;
+    }
     log(`${rt.label}: plain vs fused export at the full model, 1 × 128`);
     const create = await rt.prepare(family === "ort-web" ? sharedFull : full);
     const ms = { plain: [], fused: [] };
@@ -197,7 +206,7 @@ try {
         if (otherCores === null || otherCores <= BUSY_CORES) break;
       }
       const flops = engine.flops({ width, depth }, shape.seq) * shape.batch;
-      const row = { width, depth, batch: shape.batch, seq: shape.seq, heads: sub.heads, intermediate: sub.intermediate, layers: sub.keptLayers.length, flops, other_processes_cores: otherCores, timing_attempts: attempts, runtimes: {} };
+      const row = { width, depth, batch: shape.batch, seq: shape.seq, heads: sub.heads, intermediate: sub.intermediate, layers: sub.keptLayers.length, flops, other_processes_cores: otherCores, timing_attempts: attempts, ort_exports: Object.fromEntries(Object.entries(choice).map(([f, c]) => [f, c.variant])), runtimes: {} };
       for (const rt of live()) {
         const s = samples[rt.id];
         const med = median(s.ms);
