@@ -124,8 +124,8 @@ async function cutover() {
   const model = await DynaBert.random({ ...config, numHiddenLayers: 1 }, { threads });
   const core = model.engine.core;
   const { exports: wasm, arena } = core;
-  const NEVER = { linear: Infinity, attention: Infinity, layernorm: Infinity, elementwise: Infinity };
-  const SPLIT = { linear: 0, attention: 0, layernorm: 0, elementwise: 0 };
+  const NEVER = { linear: Infinity, attention: Infinity, layernorm: Infinity, gelu: Infinity, add: Infinity };
+  const SPLIT = { linear: 0, attention: 0, layernorm: 0, gelu: 0, add: 0 };
   const buffer = (floats, seed) => {
     const t = arena.alloc(`b${seed}`, "f32", [floats]);
     wasm.fill_normal(t.ptr, floats, seed, 0, 1);

@@ -28,11 +28,13 @@ export interface CutOver {
   readonly linear: number;
   readonly attention: number;
   readonly layernorm: number;
-  readonly elementwise: number;
+  readonly gelu: number;
+  /** An addition is so cheap that only long ones repay the hand-off. */
+  readonly add: number;
 }
 
 /** Every call split, however small: for tests that must exercise the split path. */
-export const ALWAYS_SPLIT: CutOver = { linear: 0, attention: 0, layernorm: 0, elementwise: 0 };
+export const ALWAYS_SPLIT: CutOver = { linear: 0, attention: 0, layernorm: 0, gelu: 0, add: 0 };
 
 /** Output features per packed panel (gemm_panel_width()); the layout of assembly/gemm.ts. */
 export type PanelWidth = number;
@@ -169,13 +171,13 @@ export function splitLayerNormForward(args: readonly number[], parts: number, cu
 /** gelu_forward(out, inp, n) over ranges of elements. */
 export function splitGeluForward(args: readonly number[], parts: number, cut: CutOver): Parts {
   const [out, inp, n] = args;
-  if (n <= 0 || n < cut.elementwise) return undefined;
+  if (n <= 0 || n < cut.gelu) return undefined;
   return single(GELU_FORWARD, splitRange(n, parts, ELEMENT_UNIT), (e0, e1) => [out + e0 * F32, inp + e0 * F32, e1 - e0]);
 }
 
 /** add_forward(out, a, b, n) over ranges of elements. */
 export function splitAddForward(args: readonly number[], parts: number, cut: CutOver): Parts {
   const [out, a, b, n] = args;
-  if (n <= 0 || n < cut.elementwise) return undefined;
+  if (n <= 0 || n < cut.add) return undefined;
   return single(ADD_FORWARD, splitRange(n, parts, ELEMENT_UNIT), (e0, e1) => [out + e0 * F32, a + e0 * F32, b + e0 * F32, e1 - e0]);
 }

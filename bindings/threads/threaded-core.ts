@@ -23,10 +23,14 @@ const INITIAL_PAGES = 2;
 const MAXIMUM_PAGES = 65536;
 
 /**
- * Measured on a 2-core x64 VM with Node 20 (bench/threads.bench.mjs --cutover):
- * the smallest calls for which 2 threads beat 1.
+ * The smallest calls for which 2 threads beat 1 on a 2-core x64 VM, Node 20
+ * (`node bench/threads.bench.mjs --cutover`, quiet machine): a hand-off costs
+ * ~1.5–2 µs, so a GEMM pays from 2^17 multiply-adds (2^16 breaks even,
+ * 16×128×128 runs 1.6×), attention from 2^15 (1×4 heads×16, 2^16: 1.5×),
+ * GELU from 4096 elements (1.6×), LayerNorm from 2^13 (10×768: 1.3×), an
+ * addition only from 2^15 (1.2×).
  */
-export const DEFAULT_CUTOVER: CutOver = { linear: 1 << 17, attention: 1 << 16, layernorm: 1 << 14, elementwise: 1 << 14 };
+export const DEFAULT_CUTOVER: CutOver = { linear: 1 << 17, attention: 1 << 15, layernorm: 1 << 13, gelu: 1 << 12, add: 1 << 15 };
 
 export interface ThreadedCore extends Core {
   /** Threads a split kernel runs on: the caller's plus the workers'. */

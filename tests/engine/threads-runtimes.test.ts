@@ -28,7 +28,7 @@ function script(threads: number, dispose: boolean): string {
   return `
 const model = await DynaBert.load(${JSON.stringify(MODEL_DIR)}, { threads: ${threads} });
 const core = model.engine.core;
-core.cutover = { linear: 0, attention: 0, layernorm: 0, elementwise: 0 };
+core.cutover = { linear: 0, attention: 0, layernorm: 0, gelu: 0, add: 0 };
 const input = ${JSON.stringify(INPUT)};
 const { logits } = model.forward({ inputIds: input.inputIds.map((r) => Int32Array.from(r)), attentionMask: input.attentionMask.map((r) => Int32Array.from(r)) });
 console.log(JSON.stringify({ logits: Array.from(logits.data), split: core.splitCalls.linear_forward }));
