@@ -6,8 +6,9 @@
 //
 //   node --import tsx --experimental-wasm-relaxed-simd bench/compare.bench.mjs [--quick [--shape 1x32]] [--out DIR] [--no-footprint]
 //   … bench/compare.bench.mjs --from DIR/compare.json [--out DIR]   re-render the tables and plot only
-//   --configs 1:1,0.5:0.75   only these (width:depth); with --replace-in DIR/compare.json their rows replace
-//   that run's (its peak, RSS and cold start are kept) and the merged run is written to --out;  --retries N   re-time a cell other processes disturbed (default 2)
+//   --configs 1:1,0.5:0.75   only these (width:depth); with --replace-in DIR/compare.json each re-timed row
+//   replaces that run's if other processes disturbed it less (bench/compare/merge.mjs; the earlier run's
+//   export choice, peak, RSS and cold start are kept) and the merged run is written to --out;  --retries N   re-time a cell other processes disturbed (default 2)
 //
 // Runtimes: engine 1 thread; engine relaxed SIMD and engine 2 threads when
 // this dynabert has those LoadOptions (else "n/a" and why); onnxruntime-web
@@ -30,6 +31,7 @@ import { exportOnnxBytes } from "../src/export/onnx/index.ts";
 import { modelToFiles } from "../src/model/save.ts";
 import { measureColdStart, measureRss, writeFolder } from "./compare/footprint.mjs";
 import { startLoadMeter } from "./compare/machine-load.mjs";
+import { replaceRows } from "./compare/merge.mjs";
 import { measurePeak } from "./compare/peak.mjs";
 import { markdownReport, plotSvg, summarize, summaryMarkdown } from "./compare/report.mjs";
 import { engineRuntime, engineVariant, optionImplemented, ortNodeRuntime, ortWebRuntime, shareBytes } from "./compare/runtimes.mjs";
@@ -285,15 +287,6 @@ function cellFor(width, depth, batch, seq) {
   const ids = new Int32Array(batch * seq);
   input.inputIds.forEach((row, b) => ids.set(row, b * seq));
   return { width, depth, batch, seq, input, ids };
-}
-
-/** An earlier run with the rows this run re-timed swapped in (same width, depth, batch, seq), recorded under `reruns`. */
-function replaceRows(earlier, rerun) {
-  const key = (r) => `${r.width} ${r.depth} ${r.batch} ${r.seq}`;
-  const fresh = new Map(rerun.rows.map((r) => [key(r), { ...r, rerun_at: rerun.date }]));
-  const rows = earlier.rows.map((r) => fresh.get(key(r)) ?? r);
-  const reruns = [...(earlier.reruns ?? []), { date: rerun.date, command: rerun.command, rows: [...fresh.keys()] }];
-  return { ...earlier, rows, reruns };
 }
 
 /** compare.json, compare.md, compare.svg in --out; the markdown also to stdout. */

@@ -172,7 +172,10 @@ export function ortWebRuntime(threads) {
     family: "ort-web",
     threads,
     available: true,
-    info: () => call("info"),
+    async info() {
+      const { numThreads, versions } = await call("info");
+      return { numThreads, versions };
+    },
     async prepare(variants) {
       const times = {};
       for (const [name, bytes] of Object.entries(variants)) {
