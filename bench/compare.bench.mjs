@@ -10,7 +10,7 @@
 //   replaces that run's if other processes disturbed it less (bench/compare/merge.mjs; the earlier run's
 //   export choice, peak, RSS and cold start are kept) and the merged run is written to --out;  --retries N   re-time a cell other processes disturbed (default 2)
 //
-// Runtimes: engine 1 thread; engine relaxed SIMD and engine 2 threads when
+// Runtimes: engine 1 thread; engine relaxed SIMD, engine 2 threads and both together when
 // this dynabert has those LoadOptions (else "n/a" and why); onnxruntime-web
 // wasm 1 and 2 threads (each in its own worker thread: ort-web's thread count
 // is global to its module instance); onnxruntime-node CPU, 1 and 2 intra-op
@@ -116,6 +116,7 @@ try {
     engineRuntime("engine-1t", "engine 1T", engine),
     await variant("engine-relaxed", "engine relaxed 1T", { simd: "relaxed" }, hasSimd),
     await variant("engine-2t", "engine 2T", { threads: 2, ...baseline }, hasThreads),
+    await variant("engine-relaxed-2t", "engine relaxed 2T", { threads: 2, simd: "relaxed" }, hasThreads && hasSimd),
     ortWebRuntime(1),
     ortWebRuntime(2),
     ortNodeRuntime(1),
@@ -123,7 +124,9 @@ try {
   );
   const byId = (id) => runtimes.find((r) => r.id === id);
   const live = () => runtimes.filter((r) => r.available);
-  if (!relaxedFlag && !byId("engine-relaxed").available) byId("engine-relaxed").reason += " (this process was started without --experimental-wasm-relaxed-simd)";
+  for (const id of ["engine-relaxed", "engine-relaxed-2t"]) {
+    if (!relaxedFlag && !byId(id).available) byId(id).reason += " (this process was started without --experimental-wasm-relaxed-simd)";
+  }
 
   // Plain vs fused export, per ORT package, at the full model and 1 × 128.
   const exportFor = (width, depth, fused) => exportOnnxBytes({ core: engine.engine.core, config, weights: engine.engine.weights }, { width, depth, fused });
@@ -247,7 +250,8 @@ try {
     const demoDir = writeFolder(join(scratch, "demo"), modelToFiles(demo));
     const variants = [];
     if (byId("engine-relaxed").available) variants.push(["engine relaxed 1T", { simd: "relaxed" }]);
-    if (byId("engine-2t").available) variants.push(["engine 2T", { threads: 2 }]);
+    if (byId("engine-2t").available) variants.push(["engine 2T", { threads: 2, simd: "baseline" }]);
+    if (byId("engine-relaxed-2t").available) variants.push(["engine relaxed 2T", { threads: 2, simd: "relaxed" }]);
     coldStart = await measureColdStart({ dir: demoDir, seq: 64, runs: flags.quick ? 3 : 9, variants });
     for (const c of coldStart) log(`  ${c.label}: ${c.error ?? `${c.totalMs.toFixed(0)} ms (load ${c.loadMs.toFixed(0)} + forward ${c.forwardMs.toFixed(1)}), median of ${c.runs}`}`);
   }

@@ -22,8 +22,10 @@ export interface LoadOptions {
   readonly wasm?: WasmSource;
   /**
    * Threads for the big kernels (Node and Deno): > 1 runs the threaded build
-   * (build/release-threads.wasm; pass it as `wasm` to choose your own) with
-   * threads − 1 workers sharing its memory, bit-identical results. Default 1.
+   * (build/release-threads.wasm, or release-threads-relaxed.wasm as `simd`
+   * picks; pass one as `wasm` to choose your own) with threads − 1 workers
+   * sharing its memory, results bit-identical to one thread of the same
+   * build. Default 1.
    * Workers never keep the process alive; `dispose()` stops them. An
    * OptionError (THREADS_UNSUPPORTED) where there are no worker threads.
    */
@@ -33,8 +35,9 @@ export interface LoadOptions {
    * (default) takes build/release-relaxed.wasm (relaxed-SIMD multiply-adds:
    * faster, last-bit differences) where this runtime validates it, else the
    * baseline build/release.wasm; "baseline" always the latter (bit-identical
-   * in every runtime); "relaxed" or an OptionError (SIMD_UNSUPPORTED). With
-   * `wasm` (or threads > 1) it is checked against the module loaded.
+   * in every runtime); "relaxed" or an OptionError (SIMD_UNSUPPORTED). The
+   * same choice between the two threaded builds for threads > 1. With `wasm`
+   * it is checked against the module given.
    */
   readonly simd?: SimdOption;
 }
@@ -197,7 +200,7 @@ async function loadCore(options: LoadOptions): Promise<Core> {
   const simd = checkSimdOption(options.simd);
   const threads = checkThreads(options.threads);
   const threaded = threads > 1 || (options.wasm !== undefined && isThreadedBuild(options.wasm));
-  const core = threaded ? await instantiateWithThreads(threads, options.wasm) : await instantiateCore(await resolveWasm(options, simd));
+  const core = threaded ? await instantiateWithThreads(threads, options.wasm, simd) : await instantiateCore(await resolveWasm(options, simd));
   try {
     checkLoadedVariant(core.exports, simd);
   } catch (e) {

@@ -1,12 +1,12 @@
 /**
  * Threads for Node and Deno (both provide node:worker_threads): the threaded
- * wasm shipped in build/ and workers running the tsup-built
+ * wasm shipped in build/ (baseline or relaxed SIMD, as `simd` picks) and workers running the tsup-built
  * dist/threads-worker.js, or bindings/threads/worker-entry.ts when this file
  * runs from source (the tests, through tsx).
  */
-import { readFile } from "node:fs/promises";
 import { Worker } from "node:worker_threads";
 import type { ThreadWorker } from "../bindings/index.js";
+import { readBuild, THREADED } from "./node-wasm-builds.js";
 import { threadPlatform } from "./threads.js";
 
 const FROM_SOURCE = import.meta.url.endsWith(".ts");
@@ -46,5 +46,5 @@ function createWorker(): ThreadWorker {
   };
 }
 
-threadPlatform.threadedWasm = async () => new Uint8Array(await readFile(new URL("../build/release-threads.wasm", import.meta.url)));
+threadPlatform.threadedWasm = (simd) => readBuild(THREADED, simd);
 threadPlatform.createWorker = createWorker;

@@ -4,10 +4,10 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { CheckpointError, OptionError } from "./errors.js";
+import { CheckpointError } from "./errors.js";
 import { platform, type ModelFiles } from "./platform.js";
-import { checkSimdOption, pickWasmVariant, relaxedSimdRuns, type SimdOption, type WasmValidator } from "./wasm-variant.js";
+import { readBuild, SINGLE_THREADED } from "./node-wasm-builds.js";
+import type { SimdOption, WasmValidator } from "./wasm-variant.js";
 import "./node-threads.js"; // LoadOptions.threads: the threaded wasm and worker threads
 
 export * from "./index.js";
@@ -41,9 +41,6 @@ export async function readModelFolder(dir: string): Promise<ModelFiles> {
   };
 }
 
-const BASELINE_WASM = new URL("../build/release.wasm", import.meta.url);
-const RELAXED_WASM = new URL("../build/release-relaxed.wasm", import.meta.url);
-
 /**
  * The core shipped in this package (build/ beside dist/) for a `simd` option:
  * release-relaxed.wasm where this runtime validates and runs relaxed SIMD
@@ -51,23 +48,8 @@ const RELAXED_WASM = new URL("../build/release-relaxed.wasm", import.meta.url);
  * replaces WebAssembly.validate (tests). "relaxed" where it cannot run, or
  * with no relaxed build on disk, is an OptionError (SIMD_UNSUPPORTED).
  */
-export async function readBundledWasm(simd: SimdOption = "auto", validate?: WasmValidator): Promise<Uint8Array<ArrayBuffer>> {
-  const option = checkSimdOption(simd);
-  const relaxed = option === "baseline" ? undefined : await readOptionalBytes(RELAXED_WASM);
-  if (option === "relaxed" && relaxed === undefined) {
-    throw new OptionError("SIMD_UNSUPPORTED", `simd: "relaxed" needs ${fileURLToPath(RELAXED_WASM)}, which is missing (npm run asbuild builds it)`, { option: "simd" });
-  }
-  const variant = pickWasmVariant(option, () => relaxed !== undefined && relaxedSimdRuns(relaxed, validate));
-  return variant === "relaxed" ? relaxed! : new Uint8Array(await readFile(BASELINE_WASM));
-}
-
-async function readOptionalBytes(url: URL): Promise<Uint8Array<ArrayBuffer> | undefined> {
-  try {
-    return new Uint8Array(await readFile(url));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
-  }
+export function readBundledWasm(simd: SimdOption = "auto", validate?: WasmValidator): Promise<Uint8Array<ArrayBuffer>> {
+  return readBuild(SINGLE_THREADED, simd, validate);
 }
 
 platform.readModelFolder = readModelFolder;

@@ -6,10 +6,11 @@
  */
 import { importsMemory, instantiateThreadedCore, ThreadPoolError, type Core, type CreateWorker, type WasmSource } from "../bindings/index.js";
 import { OptionError } from "./errors.js";
+import type { SimdOption } from "./wasm-variant.js";
 
 export interface ThreadPlatform {
-  /** The threaded build's bytes (build/release-threads.wasm). */
-  threadedWasm?(): Promise<WasmSource>;
+  /** The threaded build's bytes for a `simd` option (build/release-threads.wasm, or release-threads-relaxed.wasm). */
+  threadedWasm?(simd: SimdOption): Promise<WasmSource>;
   /** Starts one worker running dist/threads-worker.js. */
   createWorker?: CreateWorker;
 }
@@ -41,19 +42,19 @@ export function isThreadedBuild(wasm: WasmSource): boolean {
 
 /**
  * The threaded core: `threads` > 1, or 1 when `wasm` is the threaded build.
- * `wasm`, when given, must be the threaded build; otherwise the platform's
- * bundled one is used.
+ * `wasm`, when given, must be a threaded build; otherwise the platform's
+ * bundled one for `simd` is used (relaxed SIMD where it runs, for "auto").
  */
-export async function instantiateWithThreads(threads: number, wasm: WasmSource | undefined): Promise<Core> {
+export async function instantiateWithThreads(threads: number, wasm: WasmSource | undefined, simd: SimdOption): Promise<Core> {
   const missing = missingForThreads(threads);
   if (missing !== undefined) {
     throw new OptionError("THREADS_UNSUPPORTED", `threads: ${threads} needs worker threads and shared memory (Node or Deno); this runtime has no ${missing}`, {
       option: "threads",
     });
   }
-  const source = wasm ?? (await threadPlatform.threadedWasm?.());
+  const source = wasm ?? (await threadPlatform.threadedWasm?.(simd));
   if (!source) {
-    throw new OptionError("NO_WASM", "no threaded wasm module: pass options.wasm = the bytes of build/release-threads.wasm", { option: "wasm" });
+    throw new OptionError("NO_WASM", "no threaded wasm module: pass options.wasm = the bytes of build/release-threads.wasm (or release-threads-relaxed.wasm)", { option: "wasm" });
   }
   try {
     return await instantiateThreadedCore(source, threads, threadPlatform.createWorker!);

@@ -20,7 +20,7 @@ export type SimdOption = "auto" | "baseline" | "relaxed";
 /** Which build of the core a model runs on. */
 export type WasmVariant = "baseline" | "relaxed";
 
-const SIMD_OPTIONS: readonly SimdOption[] = ["auto", "baseline", "relaxed"];
+export const SIMD_OPTIONS: readonly SimdOption[] = ["auto", "baseline", "relaxed"];
 
 /** Validates the option: undefined → "auto". */
 export function checkSimdOption(simd: unknown): SimdOption {
@@ -104,8 +104,9 @@ export function wasmVariantOf(exports: CoreExports): WasmVariant {
 }
 
 /**
- * A core loaded from a module the caller chose (options.wasm, or the threaded
- * build) must be the build `simd` asked for, unless it asked for "auto".
+ * A core loaded from a module the caller chose (options.wasm) must be the
+ * build `simd` asked for, unless it asked for "auto"; the bundled builds are
+ * chosen by `simd` and pass by construction.
  */
 export function checkLoadedVariant(exports: CoreExports, simd: SimdOption): void {
   if (simd === "auto") return;
@@ -113,7 +114,7 @@ export function checkLoadedVariant(exports: CoreExports, simd: SimdOption): void
   if (loaded !== simd) {
     throw new OptionError(
       "SIMD_MISMATCH",
-      `simd: "${simd}" was asked for, but the wasm module loaded (options.wasm, or the threaded build for threads > 1, which is baseline only) is the ${loaded} build`,
+      `simd: "${simd}" was asked for, but the wasm module loaded (options.wasm) is the ${loaded} build`,
       { option: "simd" },
     );
   }

@@ -2,14 +2,16 @@
 import { presetConfig, PRESET_NAMES, type PresetName } from "../bench/presets.js";
 import { timeForward } from "../bench/timing.js";
 import { OptionError } from "../errors.js";
-import { DynaBert } from "../node.js";
+import { DynaBert, type LoadOptions } from "../node.js";
 import { Flags } from "./args.js";
+import { ENGINE_FLAGS, ENGINE_USAGE, engineLoadOptions } from "./engine-flags.js";
 
 export const benchUsage =
-  "dynabert bench (--preset bert-base|bert-small|bert-tiny | --model DIR) [--batch B] [--seq S] [--width W] [--depth D] [--runs N] [--json]";
+  `dynabert bench (--preset bert-base|bert-small|bert-tiny | --model DIR) [--batch B] [--seq S] [--width W] [--depth D] [--runs N] [--json] ${ENGINE_USAGE}`;
 
 export async function bench(argv: string[]): Promise<void> {
   const flags = Flags.parse("bench", argv, {
+    ...ENGINE_FLAGS,
     preset: { type: "string" },
     model: { type: "string" },
     batch: { type: "string" },
@@ -26,9 +28,11 @@ export async function bench(argv: string[]): Promise<void> {
     depth: flags.fraction("depth", 1),
     runs: flags.positiveInt("runs", 10),
   };
-  const model = await loadBenchModel(flags);
+  const load = engineLoadOptions(flags);
+  const model = await loadBenchModel(flags, load);
   const sub = model.subNetwork(options);
-  const result = timeForward(model, options);
+  const result = { ...timeForward(model, options), simd: model.wasmVariant, threads: load.threads };
+  model.dispose();
   if (flags.bool("json")) {
     process.stdout.write(JSON.stringify(result) + "\n");
     return;
@@ -40,15 +44,15 @@ export async function bench(argv: string[]): Promise<void> {
   );
 }
 
-async function loadBenchModel(flags: Flags): Promise<DynaBert> {
+async function loadBenchModel(flags: Flags, load: LoadOptions): Promise<DynaBert> {
   const dir = flags.string("model", undefined);
   const preset = flags.string("preset", undefined);
   if ((dir === undefined) === (preset === undefined)) {
     throw new OptionError("BAD_FLAG", "dynabert bench: give exactly one of --preset or --model", { option: "--preset" });
   }
-  if (dir !== undefined) return DynaBert.load(dir);
+  if (dir !== undefined) return DynaBert.load(dir, load);
   if (!PRESET_NAMES.includes(preset as PresetName)) {
     throw new OptionError("BAD_FLAG", `dynabert bench: --preset must be one of ${PRESET_NAMES.join(", ")}, got ${preset}`, { option: "--preset" });
   }
-  return DynaBert.random(presetConfig(preset as PresetName));
+  return DynaBert.random(presetConfig(preset as PresetName), load);
 }

@@ -11,14 +11,16 @@ import { DynaBert } from "../node.js";
 import { parseLabelledJsonl } from "../train/data.js";
 import { evaluateSubnetworks, SUBNET_TABLE_KEY, subnetTableMarkdown } from "../train/subnet-table.js";
 import { Flags } from "./args.js";
+import { ENGINE_FLAGS, ENGINE_USAGE, engineLoadOptions } from "./engine-flags.js";
 import { writeFileAtomic } from "./files.js";
 import { Progress } from "./progress.js";
 import { multiplierList } from "./train.js";
 
-export const evalUsage = "dynabert eval --model DIR --eval FILE.jsonl [--widths 1,.75,.5,.25] [--depths 1,.75,.5] [--seq 128] [--runs 5] [--json] [--no-save]";
+export const evalUsage = `dynabert eval --model DIR --eval FILE.jsonl [--widths 1,.75,.5,.25] [--depths 1,.75,.5] [--seq 128] [--runs 5] [--json] [--no-save] ${ENGINE_USAGE}`;
 
 export async function evalCommand(argv: string[]): Promise<void> {
   const flags = Flags.parse("eval", argv, {
+    ...ENGINE_FLAGS,
     model: { type: "string" },
     eval: { type: "string" },
     widths: { type: "string" },
@@ -30,7 +32,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   });
   const dir = flags.string("model");
   const evalPath = flags.string("eval");
-  const model = await DynaBert.load(dir);
+  const model = await DynaBert.load(dir, engineLoadOptions(flags));
   let text: string;
   try {
     text = await readFile(evalPath, "utf8");

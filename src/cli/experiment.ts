@@ -6,7 +6,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { freshModel, teacherConfig, type TeacherShape } from "../method/models.js";
-import { runMethod, teacherAccuracy, trainTeacher, type Method, type PipelineSettings, type Reporter } from "../method/pipeline.js";
+import { pretrainTeacher, runMethod, teacherAccuracy, trainTeacher, type Method, type PipelineSettings, type Reporter } from "../method/pipeline.js";
 import { resultsJson, resultsMarkdown, resultsSvg, type ResultsJson } from "../method/report.js";
 import { spamAssassinTask } from "../method/spam-task.js";
 import { flopsPerSequence, subNetwork } from "../model/subnetwork.js";
@@ -35,6 +35,7 @@ export async function runExperiment(exp: Experiment, reporter: Reporter = consol
   console.error(`  ${task.train.length} train / ${task.dev.length} dev / ${task.test.length} test examples`);
   const config = teacherConfig(exp.teacher, task.vocab.split("\n").length - 1, task.labels);
   const teacher = await freshModel(config, task.vocab, exp.settings.seed);
+  pretrainTeacher(teacher, task, exp.settings, reporter);
   trainTeacher(teacher, task, exp.settings, reporter);
   const teacherAcc = teacherAccuracy(teacher, task, exp.settings);
   console.error(`  teacher test accuracy ${(100 * teacherAcc).toFixed(2)}%`);

@@ -4,12 +4,14 @@ import { OptionError } from "../errors.js";
 import type { BatchInput, IdRows } from "../model/inputs.js";
 import { toNested } from "../model/output.js";
 import { Flags } from "./args.js";
+import { ENGINE_FLAGS, ENGINE_USAGE, engineLoadOptions } from "./engine-flags.js";
 import { readJsonFile, stringList } from "./io.js";
 
-export const inferUsage = "dynabert infer --model DIR --input FILE.json [--width W] [--depth D] [--hidden-states]";
+export const inferUsage = `dynabert infer --model DIR --input FILE.json [--width W] [--depth D] [--hidden-states] ${ENGINE_USAGE}`;
 
 export async function infer(argv: string[]): Promise<void> {
   const flags = Flags.parse("infer", argv, {
+    ...ENGINE_FLAGS,
     model: { type: "string" },
     input: { type: "string" },
     width: { type: "string" },
@@ -20,7 +22,7 @@ export async function infer(argv: string[]): Promise<void> {
   const width = flags.fraction("width", 1);
   const depth = flags.fraction("depth", 1);
   const request = await readJsonFile(inputPath, "--input");
-  const model = await DynaBert.load(flags.string("model"));
+  const model = await DynaBert.load(flags.string("model"), engineLoadOptions(flags));
   const batch = batchFromRequest(model, request, inputPath);
   const result = model.forward(batch, { width, depth, hiddenStates: flags.bool("hidden-states") });
   const sub = result.subNetwork;
@@ -33,6 +35,7 @@ export async function infer(argv: string[]): Promise<void> {
     logits: result.logits ? toNested(result.logits) : null,
   };
   if (result.hiddenStates) out.hidden_states = toNested(result.hiddenStates);
+  model.dispose();
   process.stdout.write(JSON.stringify(out) + "\n");
 }
 

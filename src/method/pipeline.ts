@@ -11,8 +11,12 @@ import { computeImportance } from "../rewire/importance.js";
 import { rewire } from "../rewire/rewire.js";
 import { batchIndices, encodeExamples, type Example } from "../train/data.js";
 import { evaluate } from "../train/evaluate.js";
+import { corpusSequences } from "../train/mlm/corpus.js";
+import { initMlmHead } from "../train/mlm/head.js";
+import { Pretrainer } from "../train/mlm/pretrainer.js";
 import { evaluateSubnetworks, PAPER_DEPTHS, PAPER_WIDTHS, type SubnetRow } from "../train/subnet-table.js";
 import { Trainer, type StepInfo, type TrainerOptions } from "../train/trainer.js";
+import { withTextWindows, type WindowAugmentation } from "./augment.js";
 import { copyModel } from "./models.js";
 
 export interface Task {
@@ -31,6 +35,8 @@ export interface PipelineSettings {
   readonly batchSize: number;
   readonly maxLength: number;
   readonly seed: number;
+  /** Masked-LM pre-training of the fresh teacher on the training texts before its fine-tuning (0 epochs or absent: none). */
+  readonly pretrain?: StageSchedule;
   readonly teacher: StageSchedule;
   readonly width: StageSchedule;
   readonly depth: StageSchedule;
@@ -40,11 +46,17 @@ export interface PipelineSettings {
   readonly latencyRuns: number;
   /** Training examples for the width/depth stages (a label-balanced prefix); the teacher sees all. */
   readonly distillExamples?: number;
+  /**
+   * Data augmentation for DynaBERT_W and DynaBERT only (the paper trains both
+   * on augmented data): extra unlabelled windows of each training message,
+   * labelled by the teacher. The task-loss methods never see them.
+   */
+  readonly augment?: WindowAugmentation;
 }
 
 export interface Reporter {
   stage(name: string, detail: string): void;
-  step(stage: string, info: StepInfo): void;
+  step(stage: string, info: Pick<StepInfo, "step" | "totalSteps" | "loss" | "learningRate" | "tokens">): void;
   evalRow(done: number, total: number): void;
 }
 
@@ -66,6 +78,23 @@ export function trainStage(model: DynaBert, task: Task, settings: PipelineSettin
   );
   report.stage(name, `${trainer.state.totalSteps} steps over ${rest.widths.length * rest.depths.length} sub-network(s), lr ${schedule.learningRate}`);
   trainer.run((info) => report.step(name, info));
+}
+
+/**
+ * Masked-LM pre-training of a fresh model on the training texts, in place:
+ * every (maxLength − 2)-token piece of every text, as BERT pre-trains on
+ * unlabelled text before fine-tuning. The MLM head lives only for this stage.
+ */
+export function pretrainTeacher(model: DynaBert, task: Task, settings: PipelineSettings, report: Reporter): void {
+  const schedule = settings.pretrain;
+  if (!schedule || schedule.epochs === 0) return;
+  const limit = Math.min(settings.maxLength, model.config.maxPositionEmbeddings);
+  const texts = task.train.flatMap((e) => (typeof e.input === "string" ? [e.input] : [...e.input]));
+  const sequences = corpusSequences(model.tokenizer!, model.config, texts, limit, "the training split");
+  const head = initMlmHead(model.engine.core, model.config, settings.seed);
+  const pretrainer = new Pretrainer(model, head, sequences, { epochs: schedule.epochs, learningRate: schedule.learningRate, batchSize: settings.batchSize, seed: settings.seed, maxLength: limit });
+  report.stage("pretrain", `masked-LM on ${sequences.length} pieces of the ${texts.length} training texts, ${pretrainer.state.totalSteps} steps, lr ${schedule.learningRate}`);
+  pretrainer.run((info) => report.step("pretrain", info));
 }
 
 /** Fine-tunes a freshly initialised (or pre-trained) model into the teacher, in place. */
@@ -94,10 +123,12 @@ export async function runMethod(method: Method, teacher: DynaBert, fullTask: Tas
   const widths = [...PAPER_WIDTHS];
   const depths = [...PAPER_DEPTHS];
   if (method === "dynabert") {
+    const distillTask = settings.augment ? augmentedTask(task, student, settings) : task;
+    if (distillTask !== task) report.stage("augment", `${distillTask.train.length - task.train.length} extra windows (≤ ${settings.augment!.windows} per message) beside ${task.train.length} training messages, for distillation`);
     const rewiredTeacher = await copyModel(student);
-    trainStage(student, task, settings, { phase: "width", widths, depths: [1], schedule: settings.width }, report, "DynaBERT_W", rewiredTeacher);
+    trainStage(student, distillTask, settings, { phase: "width", widths, depths: [1], schedule: settings.width }, report, "DynaBERT_W", rewiredTeacher);
     const widthTeacher = await copyModel(student);
-    trainStage(student, task, settings, { phase: "depth", widths, depths, teacherWidth: "same", schedule: settings.depth }, report, "DynaBERT", widthTeacher);
+    trainStage(student, distillTask, settings, { phase: "depth", widths, depths, teacherWidth: "same", schedule: settings.depth }, report, "DynaBERT", widthTeacher);
   } else {
     trainStage(student, task, settings, { phase: "final", widths, depths: [1], schedule: settings.width }, report, `${method}: widths`);
     trainStage(student, task, settings, { phase: "final", widths, depths, schedule: settings.depth }, report, `${method}: widths × depths`);
@@ -108,6 +139,11 @@ export async function runMethod(method: Method, teacher: DynaBert, fullTask: Tas
   report.stage(`${method}: evaluation`, `12 sub-networks on ${task.test.length} test examples`);
   const table = evaluateSubnetworks(student, task.test, { seq: settings.maxLength, latencyRuns: settings.latencyRuns, onRow: report.evalRow });
   return { method, rows: table.rows, model: student };
+}
+
+function augmentedTask(task: Task, model: DynaBert, settings: PipelineSettings): Task {
+  if (!settings.augment || settings.augment.windows === 0) return task;
+  return { ...task, train: withTextWindows(task.train, model.tokenizer!, Math.min(settings.maxLength, model.config.maxPositionEmbeddings), settings.augment) };
 }
 
 export function teacherAccuracy(teacher: DynaBert, task: Task, settings: PipelineSettings): number {

@@ -95,10 +95,46 @@ describe("dynabert bench", () => {
     const r = run("bench", "--preset", "bert-tiny", "--batch", "2", "--seq", "16", "--width", "0.5", "--depth", "0.5", "--runs", "3", "--json");
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(out).sort(), ["flops", "gflops", "median_ms", "min_ms", "runs"]);
+    assert.deepEqual(Object.keys(out).sort(), ["flops", "gflops", "median_ms", "min_ms", "runs", "simd", "threads"]);
     assert.equal(out.runs, 3);
+    assert.equal(out.threads, 1);
+    assert.ok(out.simd === "baseline" || out.simd === "relaxed");
     assert.ok(out.min_ms > 0 && out.min_ms <= out.median_ms);
     assert.ok(Math.abs(out.gflops - out.flops / (out.median_ms * 1e6)) < 1e-9);
+  });
+});
+
+describe("--threads and --simd (bench, infer, eval)", () => {
+  it("bench --threads 2 --simd baseline runs the threaded baseline build and says so", () => {
+    const r = run("bench", "--preset", "bert-tiny", "--seq", "16", "--runs", "2", "--threads", "2", "--simd", "baseline", "--json");
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.threads, 2);
+    assert.equal(out.simd, "baseline");
+  });
+
+  it("infer gives the same logits on two threads as on one", () => {
+    const inputPath = join(H12, "inputs.json");
+    const one = run("infer", "--model", H12, "--input", inputPath, "--simd", "baseline");
+    const two = run("infer", "--model", H12, "--input", inputPath, "--simd", "baseline", "--threads", "2");
+    assert.equal(one.status, 0, one.stderr);
+    assert.equal(two.status, 0, two.stderr);
+    assert.deepEqual(JSON.parse(two.stdout).logits, JSON.parse(one.stdout).logits);
+  });
+
+  it("a bad --simd or --threads is a clear error naming the flag", () => {
+    const simd = run("bench", "--preset", "bert-tiny", "--simd", "fast");
+    assert.notEqual(simd.status, 0);
+    assert.match(simd.stderr, /--simd must be one of auto, baseline, relaxed, got fast/);
+    const threads = run("infer", "--model", H12, "--input", join(H12, "inputs.json"), "--threads", "0");
+    assert.notEqual(threads.status, 0);
+    assert.match(threads.stderr, /--threads/);
+  });
+
+  it("--simd relaxed where this Node cannot run it says what to do", { skip: WebAssembly.validate(readFileSync(join(ROOT, "build", "release-relaxed.wasm"))) && "this Node runs relaxed SIMD" }, () => {
+    const r = run("bench", "--preset", "bert-tiny", "--seq", "16", "--runs", "2", "--simd", "relaxed");
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /--experimental-wasm-relaxed-simd/);
   });
 });
 

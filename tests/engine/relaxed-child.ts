@@ -1,8 +1,8 @@
 /**
  * Run by relaxed.test.ts in a process that validates relaxed SIMD (Node 20:
  * `node --experimental-wasm-relaxed-simd --import tsx`): runs relaxed-jobs.ts'
- * cases and the golden models on the relaxed build, checks what the default
- * load picks there, and prints one JSON object for the test to judge.
+ * cases and the golden models on the relaxed build (one thread, and two on
+ * the threaded relaxed build), checks what the default load picks there, and prints one JSON object for the test to judge.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -54,4 +54,27 @@ const selection = {
   autoWithFailingValidateReadsBaseline: sameBytes(await readBundledWasm("auto", () => false), readFileSync(join(BUILD, "release.wasm"))),
 };
 
-process.stdout.write(JSON.stringify({ node: process.version, rounding: relaxedMaddRounding(), gemm, attention, models, selection }));
+// Two threads on the relaxed threaded build: the variant "auto" and "relaxed" pick, and the
+// logits and hidden states of every h12 sub-network, to compare with one relaxed thread above.
+const h12Inputs = JSON.parse(readFileSync(join(h12, "inputs.json"), "utf8"));
+const h12Meta = JSON.parse(readFileSync(join(h12, "golden.json"), "utf8")) as { configs: { name: string; width: number; depth: number }[] };
+const threaded = await DynaBert.load(h12, { threads: 2, simd: "relaxed" });
+const threadedAuto = await DynaBert.load(h12, { threads: 2 });
+const threadedBaseline = await DynaBert.load(h12, { threads: 2, simd: "baseline" });
+const threads = {
+  relaxedVariant: threaded.wasmVariant,
+  autoVariant: threadedAuto.wasmVariant,
+  baselineVariant: threadedBaseline.wasmVariant,
+  h12: Object.fromEntries(
+    h12Meta.configs.map((cfg) => {
+      const result = threaded.forward(
+        { inputIds: h12Inputs.input_ids, attentionMask: h12Inputs.attention_mask, tokenTypeIds: h12Inputs.token_type_ids },
+        { width: cfg.width, depth: cfg.depth, hiddenStates: true },
+      );
+      return [cfg.name, { logits: encodeF32(result.logits!.data), hidden: encodeF32(result.hiddenStates!.data) }];
+    }),
+  ),
+};
+for (const m of [threaded, threadedAuto, threadedBaseline]) m.dispose();
+
+process.stdout.write(JSON.stringify({ node: process.version, rounding: relaxedMaddRounding(), gemm, attention, models, selection, threads }));

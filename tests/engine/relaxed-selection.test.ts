@@ -78,6 +78,16 @@ describe("LoadOptions.simd", () => {
     });
   });
 
+  it('threads: 2 follows simd the same way: "auto" loads the baseline threaded build here, "relaxed" is SIMD_UNSUPPORTED before any worker starts', { skip: runsRelaxed && "this runtime runs relaxed SIMD" }, async () => {
+    const model = await DynaBert.load(H12, { threads: 2 });
+    try {
+      assert.equal(model.wasmVariant, "baseline");
+    } finally {
+      model.dispose();
+    }
+    await assert.rejects(DynaBert.load(H12, { threads: 2, simd: "relaxed" }), isOptionError("SIMD_UNSUPPORTED"));
+  });
+
   it("with options.wasm, simd is checked against the module: a mismatch is SIMD_MISMATCH, a match or auto loads", async () => {
     await assert.rejects(DynaBert.load(H12, { wasm: BASELINE, simd: "relaxed" }), isOptionError("SIMD_MISMATCH"));
     assert.equal((await DynaBert.load(H12, { wasm: BASELINE, simd: "baseline" })).wasmVariant, "baseline");

@@ -33,6 +33,7 @@ interface ChildReport {
   attention: Record<string, { ctx: string; probs: string }>;
   models: Record<string, Record<string, { logits: string; hidden: string }>>;
   selection: Record<string, string | boolean>;
+  threads: { relaxedVariant: string; autoVariant: string; baselineVariant: string; h12: Record<string, { logits: string; hidden: string }> };
 }
 
 async function runChild(): Promise<ChildReport> {
@@ -371,5 +372,22 @@ describe("relaxed-SIMD build", () => {
     assert.equal(child.selection.autoReadsRelaxed, true);
     assert.equal(child.selection.baselineVariant, "baseline");
     assert.equal(child.selection.autoWithFailingValidateReadsBaseline, true);
+  });
+
+  it('with threads: 2, "auto" and "relaxed" load the relaxed threaded build, "baseline" the baseline one', () => {
+    assert.equal(child.threads.relaxedVariant, "relaxed");
+    assert.equal(child.threads.autoVariant, "relaxed");
+    assert.equal(child.threads.baselineVariant, "baseline");
+  });
+
+  it("two threads of the relaxed threaded build give one relaxed thread's logits and hidden states bit for bit, at all 12 sub-networks", () => {
+    const oneThread = child.models.h12;
+    const names = Object.keys(oneThread);
+    assert.equal(names.length, 12);
+    assert.deepEqual(Object.keys(child.threads.h12).sort(), [...names].sort());
+    for (const name of names) {
+      assert.equal(child.threads.h12[name].logits, oneThread[name].logits, `${name}: logits`);
+      assert.equal(child.threads.h12[name].hidden, oneThread[name].hidden, `${name}: hidden states`);
+    }
   });
 });

@@ -20,6 +20,7 @@ const EXPECTED_FILES = [
   "LICENSE",
   "README.md",
   "build/release-relaxed.wasm", // LoadOptions.simd (Node, Deno)
+  "build/release-threads-relaxed.wasm", // LoadOptions.threads with relaxed SIMD (Node, Deno)
   "build/release-threads.wasm", // LoadOptions.threads (Node, Deno)
   "build/release.wasm",
   "dist/cli.js", // the `dynabert` bin
