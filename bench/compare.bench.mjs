@@ -6,6 +6,7 @@
 //
 //   node --import tsx --experimental-wasm-relaxed-simd bench/compare.bench.mjs [--quick [--shape 1x32]] [--out DIR] [--no-footprint]
 //   … bench/compare.bench.mjs --from DIR/compare.json [--out DIR]   re-render the tables and plot only
+//     [--remeasure-peak]   first measure the peak again and keep, per loop, the higher of that and the run's
 //   --configs 1:1,0.5:0.75   only these (width:depth); with --replace-in DIR/compare.json each re-timed row
 //   replaces that run's if other processes disturbed it less (bench/compare/merge.mjs; the earlier run's
 //   export choice, peak, RSS and cold start are kept) and the merged run is written to --out;  --retries N   re-time a cell other processes disturbed (default 2)
@@ -32,17 +33,25 @@ import { modelToFiles } from "../src/model/save.ts";
 import { measureColdStart, measureRss, writeFolder } from "./compare/footprint.mjs";
 import { startLoadMeter } from "./compare/machine-load.mjs";
 import { replaceRows } from "./compare/merge.mjs";
-import { measurePeak } from "./compare/peak.mjs";
+import { higherPeak, measurePeak } from "./compare/peak.mjs";
 import { markdownReport, plotSvg, summarize, summaryMarkdown } from "./compare/report.mjs";
 import { engineRuntime, engineVariant, optionImplemented, ortNodeRuntime, ortWebRuntime, shareBytes } from "./compare/runtimes.mjs";
 import { CrossCheckError, crossCheck, median, sampleInterleaved } from "./compare/sampling.mjs";
 
 const { values: flags } = parseArgs({
-  options: { quick: { type: "boolean" }, out: { type: "string", default: "bench/results" }, "no-footprint": { type: "boolean" }, from: { type: "string" }, shape: { type: "string" }, configs: { type: "string" }, "replace-in": { type: "string" }, retries: { type: "string", default: "2" } },
+  options: { quick: { type: "boolean" }, out: { type: "string", default: "bench/results" }, "no-footprint": { type: "boolean" }, from: { type: "string" }, shape: { type: "string" }, configs: { type: "string" }, "replace-in": { type: "string" }, "remeasure-peak": { type: "boolean" }, retries: { type: "string", default: "2" } },
 });
 if (flags.from) {
   // Re-render compare.md / compare.svg from a saved compare.json, measuring nothing.
   const saved = JSON.parse(readFileSync(flags.from, "utf8"));
+  if (flags["remeasure-peak"]) {
+    // The run's own start-of-run peak, and one measured now, merged as a run's two measurements are.
+    const { measurements, ...first } = saved.peak;
+    const peak = higherPeak(first, await measurePeak());
+    const base = peak.loops.find((l) => l.name === "baseline");
+    const relaxed = peak.loops.find((l) => l.name === "relaxed");
+    saved.peak = { ...peak, baseline_gflops: base?.median_gflops ?? null, relaxed_gflops: relaxed?.median_gflops ?? null, second_measured_at: new Date().toISOString() };
+  }
   writeOutputs(saved);
   process.exit(0);
 }
@@ -99,7 +108,7 @@ const runtimes = [];
 let exitCode = 0;
 try {
   log("peak: assembly/peak.ts loops");
-  const peak = await measurePeak();
+  let peak = await measurePeak();
   for (const l of peak.loops) log(`  ${l.name}: ${l.median_gflops.toFixed(1)} GFLOP/s median, ${l.best_gflops.toFixed(1)} best`);
   for (const n of peak.notes) log(`  ${n}`);
 
@@ -256,6 +265,9 @@ try {
     for (const c of coldStart) log(`  ${c.label}: ${c.error ?? `${c.totalMs.toFixed(0)} ms (load ${c.loadMs.toFixed(0)} + forward ${c.forwardMs.toFixed(1)}), median of ${c.runs}`}`);
   }
 
+  log("peak again, after the cells (the higher median of the two measurements is the ceiling)");
+  peak = higherPeak(peak, await measurePeak());
+  for (const l of peak.loops) log(`  ${l.name}: ${l.median_gflops.toFixed(1)} GFLOP/s median, ${l.best_gflops.toFixed(1)} best`);
   const baselinePeak = peak.loops.find((l) => l.name === "baseline");
   const relaxedPeak = peak.loops.find((l) => l.name === "relaxed");
   const results = {
