@@ -33,7 +33,7 @@ import { modelToFiles } from "../src/model/save.ts";
 import { measureColdStart, measureRss, writeFolder } from "./compare/footprint.mjs";
 import { startLoadMeter } from "./compare/machine-load.mjs";
 import { replaceRows } from "./compare/merge.mjs";
-import { higherPeak, measurePeak } from "./compare/peak.mjs";
+import { higherPeak, measurePeak, peakRecord } from "./compare/peak.mjs";
 import { markdownReport, plotSvg, summarize, summaryMarkdown } from "./compare/report.mjs";
 import { engineRuntime, engineVariant, optionImplemented, ortNodeRuntime, ortWebRuntime, shareBytes } from "./compare/runtimes.mjs";
 import { CrossCheckError, crossCheck, median, sampleInterleaved } from "./compare/sampling.mjs";
@@ -47,10 +47,7 @@ if (flags.from) {
   if (flags["remeasure-peak"]) {
     // The run's own start-of-run peak, and one measured now, merged as a run's two measurements are.
     const { measurements, ...first } = saved.peak;
-    const peak = higherPeak(first, await measurePeak());
-    const base = peak.loops.find((l) => l.name === "baseline");
-    const relaxed = peak.loops.find((l) => l.name === "relaxed");
-    saved.peak = { ...peak, baseline_gflops: base?.median_gflops ?? null, relaxed_gflops: relaxed?.median_gflops ?? null, second_measured_at: new Date().toISOString() };
+    saved.peak = { ...peakRecord(higherPeak(first, await measurePeak())), second_measured_at: new Date().toISOString() };
   }
   writeOutputs(saved);
   process.exit(0);
@@ -109,7 +106,7 @@ let exitCode = 0;
 try {
   log("peak: assembly/peak.ts loops");
   let peak = await measurePeak();
-  for (const l of peak.loops) log(`  ${l.name}: ${l.median_gflops.toFixed(1)} GFLOP/s median, ${l.best_gflops.toFixed(1)} best`);
+  logPeakLoops(peak);
   for (const n of peak.notes) log(`  ${n}`);
 
   log("engine: BERT-base, random weights");
@@ -267,9 +264,7 @@ try {
 
   log("peak again, after the cells (the higher median of the two measurements is the ceiling)");
   peak = higherPeak(peak, await measurePeak());
-  for (const l of peak.loops) log(`  ${l.name}: ${l.median_gflops.toFixed(1)} GFLOP/s median, ${l.best_gflops.toFixed(1)} best`);
-  const baselinePeak = peak.loops.find((l) => l.name === "baseline");
-  const relaxedPeak = peak.loops.find((l) => l.name === "relaxed");
+  logPeakLoops(peak);
   const results = {
     date: new Date().toISOString(),
     command: `node ${process.execArgv.join(" ")} bench/compare.bench.mjs ${process.argv.slice(2).join(" ")}`.replace(/\s+/g, " ").trim(),
@@ -281,7 +276,7 @@ try {
     runtimes: runtimes.map(({ id, label, available, reason, family, threads, wasmVariant }) => ({ id, label, family, threads, wasmVariant, available, reason })),
     ort_web_threads: webInfo ?? null,
     export_choice: choice,
-    peak: { ...peak, baseline_gflops: baselinePeak?.median_gflops ?? null, relaxed_gflops: relaxedPeak?.median_gflops ?? null },
+    peak: peakRecord(peak),
     rows,
     rss,
     cold_start: coldStart,
@@ -303,6 +298,10 @@ function cellFor(width, depth, batch, seq) {
   const ids = new Int32Array(batch * seq);
   input.inputIds.forEach((row, b) => ids.set(row, b * seq));
   return { width, depth, batch, seq, input, ids };
+}
+
+function logPeakLoops(peak) {
+  for (const l of peak.loops) log(`  ${l.name}: ${l.median_gflops.toFixed(1)} GFLOP/s median, ${l.best_gflops.toFixed(1)} best`);
 }
 
 /** compare.json, compare.md, compare.svg in --out; the markdown also to stdout. */

@@ -82,3 +82,9 @@ export function higherPeak(first, second) {
   });
   return { loops, notes: [...new Set([...first.notes, ...second.notes])], measurements: [first.loops, second.loops] };
 }
+
+/** The peak as compare.json stores it: the loops plus the two ceilings the report divides by. */
+export function peakRecord(peak) {
+  const median = (name) => peak.loops.find((l) => l.name === name)?.median_gflops ?? null;
+  return { ...peak, baseline_gflops: median("baseline"), relaxed_gflops: median("relaxed") };
+}

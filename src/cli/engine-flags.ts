@@ -10,7 +10,7 @@ import type { Flags } from "./args.js";
 
 export const ENGINE_FLAGS = { threads: { type: "string" }, simd: { type: "string" } } as const;
 
-export const ENGINE_USAGE = "[--threads N] [--simd auto|baseline|relaxed]";
+export const ENGINE_USAGE = `[--threads N] [--simd ${SIMD_OPTIONS.join("|")}]`;
 
 export function engineLoadOptions(flags: Flags): Pick<LoadOptions, "threads" | "simd"> {
   const threads = flags.positiveInt("threads", 1);

@@ -88,7 +88,7 @@ export function trainStage(model: DynaBert, task: Task, settings: PipelineSettin
 export function pretrainTeacher(model: DynaBert, task: Task, settings: PipelineSettings, report: Reporter): void {
   const schedule = settings.pretrain;
   if (!schedule || schedule.epochs === 0) return;
-  const limit = Math.min(settings.maxLength, model.config.maxPositionEmbeddings);
+  const limit = inputLength(model, settings);
   const texts = task.train.flatMap((e) => (typeof e.input === "string" ? [e.input] : [...e.input]));
   const sequences = corpusSequences(model.tokenizer!, model.config, texts, limit, "the training split");
   const head = initMlmHead(model.engine.core, model.config, settings.seed);
@@ -105,7 +105,7 @@ export function trainTeacher(model: DynaBert, task: Task, settings: PipelineSett
 /** Importance on the dev split (as the official code computes it), then rewiring, in place. */
 export function importanceAndRewire(model: DynaBert, task: Task, settings: PipelineSettings, report: Reporter): void {
   report.stage("rewire", `head and neuron importance over ${task.dev.length} dev examples`);
-  const limit = Math.min(settings.maxLength, model.config.maxPositionEmbeddings);
+  const limit = inputLength(model, settings);
   const batches = batchIndices(task.dev.length, settings.batchSize).map((idx) => encodeExamples(model.tokenizer!, idx.map((i) => task.dev[i]), limit));
   rewire(model, computeImportance(model, batches));
 }
@@ -123,7 +123,7 @@ export async function runMethod(method: Method, teacher: DynaBert, fullTask: Tas
   const widths = [...PAPER_WIDTHS];
   const depths = [...PAPER_DEPTHS];
   if (method === "dynabert") {
-    const distillTask = settings.augment ? augmentedTask(task, student, settings) : task;
+    const distillTask = augmentedTask(task, student, settings);
     if (distillTask !== task) report.stage("augment", `${distillTask.train.length - task.train.length} extra windows (≤ ${settings.augment!.windows} per message) beside ${task.train.length} training messages, for distillation`);
     const rewiredTeacher = await copyModel(student);
     trainStage(student, distillTask, settings, { phase: "width", widths, depths: [1], schedule: settings.width }, report, "DynaBERT_W", rewiredTeacher);
@@ -141,9 +141,15 @@ export async function runMethod(method: Method, teacher: DynaBert, fullTask: Tas
   return { method, rows: table.rows, model: student };
 }
 
+/** The task with its training split augmented for distillation, or the task itself when settings ask for none. */
 function augmentedTask(task: Task, model: DynaBert, settings: PipelineSettings): Task {
   if (!settings.augment || settings.augment.windows === 0) return task;
-  return { ...task, train: withTextWindows(task.train, model.tokenizer!, Math.min(settings.maxLength, model.config.maxPositionEmbeddings), settings.augment) };
+  return { ...task, train: withTextWindows(task.train, model.tokenizer!, inputLength(model, settings), settings.augment) };
+}
+
+/** Tokens per input the stages use: the settings' length, cut to what the model's positions allow. */
+function inputLength(model: DynaBert, settings: PipelineSettings): number {
+  return Math.min(settings.maxLength, model.config.maxPositionEmbeddings);
 }
 
 export function teacherAccuracy(teacher: DynaBert, task: Task, settings: PipelineSettings): number {

@@ -28,20 +28,25 @@ const attention = Object.fromEntries(
   }),
 );
 
-const models: Record<string, Record<string, { logits: string; hidden: string }>> = {};
-for (const fixture of MODEL_FIXTURES) {
-  const dir = join(FIXTURES, fixture);
+/** Logits and hidden states of every sub-network golden.json lists, on the fixture's inputs, by config name. */
+function subnetworkOutputs(model: DynaBert, dir: string): Record<string, { logits: string; hidden: string }> {
   const inputs = JSON.parse(readFileSync(join(dir, "inputs.json"), "utf8"));
   const meta = JSON.parse(readFileSync(join(dir, "golden.json"), "utf8")) as { configs: { name: string; width: number; depth: number }[] };
-  const model = await DynaBert.load(dir, { simd: "relaxed" });
-  models[fixture] = {};
+  const out: Record<string, { logits: string; hidden: string }> = {};
   for (const cfg of meta.configs) {
     const result = model.forward(
       { inputIds: inputs.input_ids, attentionMask: inputs.attention_mask, tokenTypeIds: inputs.token_type_ids },
       { width: cfg.width, depth: cfg.depth, hiddenStates: true },
     );
-    models[fixture][cfg.name] = { logits: encodeF32(result.logits!.data), hidden: encodeF32(result.hiddenStates!.data) };
+    out[cfg.name] = { logits: encodeF32(result.logits!.data), hidden: encodeF32(result.hiddenStates!.data) };
   }
+  return out;
+}
+
+const models: Record<string, Record<string, { logits: string; hidden: string }>> = {};
+for (const fixture of MODEL_FIXTURES) {
+  const dir = join(FIXTURES, fixture);
+  models[fixture] = subnetworkOutputs(await DynaBert.load(dir, { simd: "relaxed" }), dir);
 }
 
 const h12 = join(FIXTURES, "h12");
@@ -56,8 +61,6 @@ const selection = {
 
 // Two threads on the relaxed threaded build: the variant "auto" and "relaxed" pick, and the
 // logits and hidden states of every h12 sub-network, to compare with one relaxed thread above.
-const h12Inputs = JSON.parse(readFileSync(join(h12, "inputs.json"), "utf8"));
-const h12Meta = JSON.parse(readFileSync(join(h12, "golden.json"), "utf8")) as { configs: { name: string; width: number; depth: number }[] };
 const threaded = await DynaBert.load(h12, { threads: 2, simd: "relaxed" });
 const threadedAuto = await DynaBert.load(h12, { threads: 2 });
 const threadedBaseline = await DynaBert.load(h12, { threads: 2, simd: "baseline" });
@@ -65,15 +68,7 @@ const threads = {
   relaxedVariant: threaded.wasmVariant,
   autoVariant: threadedAuto.wasmVariant,
   baselineVariant: threadedBaseline.wasmVariant,
-  h12: Object.fromEntries(
-    h12Meta.configs.map((cfg) => {
-      const result = threaded.forward(
-        { inputIds: h12Inputs.input_ids, attentionMask: h12Inputs.attention_mask, tokenTypeIds: h12Inputs.token_type_ids },
-        { width: cfg.width, depth: cfg.depth, hiddenStates: true },
-      );
-      return [cfg.name, { logits: encodeF32(result.logits!.data), hidden: encodeF32(result.hiddenStates!.data) }];
-    }),
-  ),
+  h12: subnetworkOutputs(threaded, h12),
 };
 for (const m of [threaded, threadedAuto, threadedBaseline]) m.dispose();
 
